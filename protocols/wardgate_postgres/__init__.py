@@ -1,0 +1,1 @@
+"""PostgreSQL v3 protocol plugin for wardgate."""

@@ -1,0 +1,3 @@
+"""wardgate: identity-aware wire-protocol gateway."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,290 @@
+"""The seam between the core and protocol plugins.
+
+Everything a protocol plugin may know about the core is in this module: the
+protocol-neutral values it exchanges (identities, commands, decisions, result
+columns, masking plans, outcomes) and the two interfaces on either side of the
+seam — the `Gate` the core gives a plugin, and the `ProtocolPlugin` a plugin
+registers through the ``wardgate.protocols`` entry-point group.
+
+A plugin owns bytes; the core owns decisions and evidence. Nothing here mentions
+a wire format, YAML, Vault or OIDC.
+"""
+
+from __future__ import annotations
+
+import enum
+import ssl
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+
+class Direction(enum.Enum):
+    """Which way a frame travels, for recording and byte counters."""
+
+    CLIENT_TO_SERVER = "c2s"
+    SERVER_TO_CLIENT = "s2c"
+
+
+@dataclass(frozen=True, slots=True)
+class ClientInfo:
+    """Where a connection comes from and what it claims, for evidence only."""
+
+    address: str
+    port: int
+    user: str = ""
+    database: str = ""
+    application: str = ""
+    tls: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PresentedCredential:
+    """A bearer credential the client presented (a token, never logged)."""
+
+    secret: str = field(repr=False)
+    user: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """A verified caller."""
+
+    name: str
+    groups: frozenset[str] = frozenset()
+    method: str = "static"  # "static" | "oidc"
+    issuer: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamCredential:
+    """What the plugin presents upstream; comes from the core, never from the agent."""
+
+    username: str = ""
+    password: str = field(default="", repr=False)
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One thing the client asks the upstream to do, in protocol-neutral form.
+
+    `operation` names the wire operation ("query", "parse", "copy", "init_db",
+    "prepare", "request" …); `text` is the SQL or the HTTP request line; `dialect`
+    tells the classifier how to parse it ("postgres", "mysql", or "" for none).
+    `attributes` carries protocol facts the policy may match on (HTTP method/path).
+    """
+
+    operation: str
+    text: str
+    dialect: str = ""
+    database: str = ""
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+class Action(enum.Enum):
+    ALLOW = "allow"
+    DENY = "deny"
+    REVIEW = "review"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The gate's answer for one command; every decision names its rule."""
+
+    action: Action
+    rule: str
+    reason: str = ""
+    command_id: str = ""
+    max_rows: int | None = None
+    kind: str = "unknown"
+    flags: frozenset[str] = frozenset()
+
+    @property
+    def allowed(self) -> bool:
+        return self.action is Action.ALLOW
+
+
+@dataclass(frozen=True, slots=True)
+class ResultColumn:
+    """A result column as the protocol reports it; source fields are empty when unknown."""
+
+    name: str
+    type_name: str = ""
+    source_table: str = ""  # resolved "schema.table" or "table", "" if derived
+    source_column: str = ""
+    table_oid: int = 0  # PostgreSQL RowDescription table OID, 0 if none
+    column_number: int = 0  # PostgreSQL attnum, 0 if none
+    binary: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnMask:
+    """How to rewrite one column's values; `strategy` is redact|partial|hash|null."""
+
+    index: int
+    rule: str
+    strategy: str
+
+
+@dataclass(frozen=True, slots=True)
+class MaskingPlan:
+    """Per-result-shape masking decisions; an empty plan means pass rows through."""
+
+    columns: tuple[ColumnMask, ...] = ()
+    detectors: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not self.columns and not self.detectors
+
+
+NO_MASKING = MaskingPlan()
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a command ended, reported once per command after its result."""
+
+    command_id: str
+    rows: int = 0
+    bytes_out: int = 0
+    error: str = ""
+    status: str = ""  # protocol completion tag, e.g. "SELECT 3"
+
+
+class GateError(Exception):
+    """Base for refusals the core hands a plugin; the plugin renders them on its wire."""
+
+    category = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class AuthenticationFailed(GateError):
+    category = "authentication"
+
+
+class AccessDenied(GateError):
+    category = "authorization"
+
+
+class UpstreamUnavailable(GateError):
+    category = "upstream"
+
+
+class Session(Protocol):
+    """One authenticated client session on one resource."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def identity(self) -> Identity: ...
+
+    @property
+    def credential(self) -> UpstreamCredential: ...
+
+    async def decide(self, command: Command) -> Decision:
+        """Decide one command. May wait (review). Never raises for policy reasons."""
+        ...
+
+    def masking_plan(self, command_id: str, columns: Sequence[ResultColumn]) -> MaskingPlan:
+        """The masking plan for a result shape of the given command."""
+        ...
+
+    def record(self, direction: Direction, frame: bytes) -> None:
+        """Tap a frame (as the client saw it) for byte counters and recording."""
+        ...
+
+    async def report(self, outcome: Outcome) -> None:
+        """Report the end of a command; durable before the caller releases the result."""
+        ...
+
+    def event(self, name: str, **fields: Any) -> None:
+        """Record a protocol event worth evidence (refused message, cancel, …)."""
+        ...
+
+    async def close(self, reason: str = "") -> None: ...
+
+
+class Gate(Protocol):
+    """What the core offers a protocol plugin for one listener (one resource)."""
+
+    @property
+    def resource(self) -> str: ...
+
+    async def authenticate(self, credential: PresentedCredential, client: ClientInfo) -> Identity:
+        """Verify a presented credential; raises AuthenticationFailed."""
+        ...
+
+    async def open_session(
+        self, identity: Identity, client: ClientInfo, database: str
+    ) -> Session:
+        """Authorize the identity for this resource and lease the upstream credential.
+
+        Raises AccessDenied or UpstreamUnavailable; nothing upstream is opened yet.
+        """
+        ...
+
+    def refuse(self, client: ClientInfo, reason: str, category: str = "protocol") -> None:
+        """Count and log a refusal that happened before any session existed."""
+        ...
+
+    def allows_database(self, database: str) -> bool:
+        """Whether a client may ask for this database name on this resource."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Caps the core configures for every listener."""
+
+    max_message_bytes: int = 64 * 1024 * 1024
+    handshake_timeout: float = 30.0
+    connect_timeout: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class ListenerContext:
+    """What a plugin gets for one configured resource."""
+
+    resource: str
+    upstream: Any  # an instance of the plugin's `upstream_settings` type
+    gate: Gate
+    server_tls: ssl.SSLContext | None = None
+    tls_required: bool = False
+    limits: Limits = Limits()
+
+
+@runtime_checkable
+class ConnectionHandler(Protocol):
+    """Serves one client connection on a listener; the core owns the socket lifecycle."""
+
+    async def __call__(self, reader: Any, writer: Any) -> None: ...
+
+
+class ProtocolListener(Protocol):
+    """A plugin's per-resource state (cancel-key maps, pools …)."""
+
+    async def handle(self, reader: Any, writer: Any) -> None:
+        """Serve one accepted connection until it ends. Must not raise."""
+        ...
+
+    async def drain(self) -> None:
+        """Stop starting new commands; let in-flight ones finish (graceful shutdown)."""
+        ...
+
+
+class ProtocolPlugin(Protocol):
+    """What the ``wardgate.protocols`` entry point resolves to."""
+
+    name: str
+    dialect: str
+    default_port: int
+    # A dataclass type; the core validates `resources[].upstream` into it.
+    upstream_settings: type[Any]
+
+    def create_listener(self, context: ListenerContext) -> ProtocolListener: ...
