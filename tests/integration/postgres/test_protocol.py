@@ -1,0 +1,189 @@
+"""The client side of the wire: start-up checks, encryption requests, cancels, refusals."""
+
+from __future__ import annotations
+
+import secrets
+import struct
+import threading
+import time
+from typing import Any
+
+import psycopg
+import pytest
+
+from support.gateway import Gateway
+from support.pgwire import GSSENC_REQUEST, SSL_REQUEST, RawPg, error_of, request_code, send_cancel
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+
+
+def connect_error(gateway: Gateway, **params: Any) -> str:
+    with pytest.raises(psycopg.OperationalError) as info:
+        psycopg.connect(gateway.dsn("pg"), connect_timeout=10, **params).close()
+    return str(info.value)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        "-c role=pg_read_all_data",
+        "-c session_authorization=postgres",
+        "--role=pg_read_all_data",
+        "-c default_transaction_read_only=off",
+        "-c transaction_read_only=off",
+        "-c standard_conforming_strings=off",
+        "-c client_encoding=GBK",
+        "-c statement_timeout=0 -c role=pg_read_all_data",
+    ],
+)
+def test_forbidden_options_refused(machine_gateway: Gateway, options: str) -> None:
+    message = connect_error(machine_gateway, options=options)
+    assert "options" in message or options.split("=")[0].split()[-1].lstrip("-") in message, message
+
+
+@pytest.mark.parametrize("encoding", ["GBK", "SJIS", "BIG5", "GB18030"])
+def test_dangerous_client_encoding_refused(machine_gateway: Gateway, encoding: str) -> None:
+    message = connect_error(machine_gateway, client_encoding=encoding)
+    assert "encoding" in message.lower(), message
+
+
+@pytest.mark.parametrize("replication", ["database", "true"])
+def test_replication_startup_refused(machine_gateway: Gateway, replication: str) -> None:
+    message = connect_error(machine_gateway, replication=replication)
+    assert "replication" in message.lower(), message
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("default_transaction_read_only", "off"),
+        ("session_authorization", "postgres"),
+        ("role", "pg_read_all_data"),
+        ("standard_conforming_strings", "off"),
+        ("client_encoding", "SJIS"),
+    ],
+)
+def test_forbidden_startup_settings_refused(
+    machine_gateway: Gateway, name: str, value: str
+) -> None:
+    with RawPg(*machine_gateway.address("pg")) as raw:
+        raw.send_startup({"user": "agent", "database": "postgres", name: value})
+        messages = raw.read_until(b"E", b"R")
+    error = error_of(messages)
+    assert error is not None, f"{name}={value} was not refused before authentication"
+    assert error.fields["S"] == "FATAL"
+
+
+def test_allowed_startup_parameters(machine_gateway: Gateway) -> None:
+    with psycopg.connect(
+        machine_gateway.dsn("pg"), application_name="wg-agent-test", client_encoding="UTF8"
+    ) as conn:
+        row = conn.execute(
+            "SELECT current_setting('application_name'), current_setting('client_encoding')"
+        ).fetchone()
+    assert row == ("wg-agent-test", "UTF8")
+
+
+def test_encryption_requests(machine_gateway: Gateway) -> None:
+    plain, tls = machine_gateway.address("pg"), machine_gateway.address("pg_tls")
+    assert request_code(*plain, GSSENC_REQUEST) == b"N"
+    assert request_code(*tls, GSSENC_REQUEST) == b"N"
+    assert request_code(*plain, SSL_REQUEST) == b"N"
+    assert request_code(*tls, SSL_REQUEST) == b"S"
+
+
+class _SleepInThread:
+    """Run a query on `conn` in a thread; keep its result or exception."""
+
+    def __init__(self, conn: psycopg.Connection[Any], sql: str) -> None:
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, args=(conn, sql))
+        self.thread.start()
+
+    def _run(self, conn: psycopg.Connection[Any], sql: str) -> None:
+        try:
+            self.result = conn.execute(sql).fetchall()
+        except BaseException as exc:
+            self.error = exc
+
+    def join(self) -> None:
+        self.thread.join(30)
+
+
+def test_forged_cancel_cancels_nothing(machine_gateway: Gateway) -> None:
+    host, port = machine_gateway.address("pg")
+    with psycopg.connect(machine_gateway.dsn("pg"), autocommit=True) as conn:
+        upstream_pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
+        client_pid = conn.info.backend_pid
+        sleeper = _SleepInThread(conn, "SELECT pg_sleep(1.5), 'survived'")
+        time.sleep(0.3)
+        for pid in {client_pid, upstream_pid, secrets.randbelow(2**31)}:
+            send_cancel(host, port, pid, secrets.randbelow(2**31))
+        sleeper.join()
+    assert sleeper.error is None, sleeper.error
+    assert sleeper.result == [("", "survived")]
+
+
+def test_real_cancel_is_routed(machine_gateway: Gateway) -> None:
+    with psycopg.connect(machine_gateway.dsn("pg"), autocommit=True) as conn:
+        sleeper = _SleepInThread(conn, "SELECT pg_sleep(20)")
+        time.sleep(0.3)
+        started = time.monotonic()
+        conn.cancel_safe()
+        sleeper.join()
+        assert time.monotonic() - started < 5
+        assert isinstance(sleeper.error, psycopg.errors.QueryCanceled), sleeper.error
+        assert conn.execute("SELECT 'after'").fetchone() == ("after",)
+
+
+def test_function_call_refused(machine_gateway: Gateway) -> None:
+    with RawPg(*machine_gateway.address("pg")) as raw:
+        assert error_of(raw.login(machine_gateway.token, database="postgres")) is None
+        # FunctionCall for pg_backend_pid() (oid 2026): no arguments, text result
+        raw.send(b"F", struct.pack("!Ihhh", 2026, 0, 0, 0))
+        messages = raw.read_until(b"E")
+    error = messages[-1]
+    assert error.type == b"E"
+    assert "function" in error.fields["M"].lower(), error.fields
+    with psycopg.connect(machine_gateway.dsn("pg")) as conn:  # the gateway still serves
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_unknown_message_type_refused(machine_gateway: Gateway) -> None:
+    with RawPg(*machine_gateway.address("pg")) as raw:
+        assert error_of(raw.login(machine_gateway.token, database="postgres")) is None
+        raw.send(b"y", b"\x00" * 12)
+        error = raw.read_until(b"E")[-1]
+    assert error.type == b"E"
+    assert error.sqlstate.startswith("08") or error.sqlstate.startswith("0A"), error.fields
+
+
+def test_message_over_limit_refused(small_limit_gateway: Gateway) -> None:
+    gateway = small_limit_gateway
+    with psycopg.connect(gateway.dsn("pg"), autocommit=True) as bystander:
+        bystander.execute("SELECT 1")
+        under = "x" * (60 * 1024)
+        with psycopg.connect(gateway.dsn("pg"), autocommit=True) as conn:
+            assert conn.execute("SELECT length(%s::text)", [under]).fetchone() == (len(under),)
+        big = psycopg.connect(gateway.dsn("pg"), autocommit=True)
+        with big as conn, pytest.raises(psycopg.Error) as info:
+            conn.execute("SELECT length(%s::text)", ["x" * (200 * 1024)])
+        assert "limit" in str(info.value).lower() or "too large" in str(info.value).lower(), (
+            info.value
+        )
+        assert bystander.execute("SELECT 'still here'").fetchone() == ("still here",)
+    with psycopg.connect(gateway.dsn("pg")) as fresh:
+        assert fresh.execute("SELECT 2").fetchone() == (2,)
+
+
+def test_oversized_header_refused_without_body(small_limit_gateway: Gateway) -> None:
+    """A header announcing 1 GiB is refused at once: the gateway does not wait for the body."""
+    with RawPg(*small_limit_gateway.address("pg"), timeout=5) as raw:
+        assert error_of(raw.login(small_limit_gateway.token, database="postgres")) is None
+        raw.send_raw(b"Q" + struct.pack("!I", 1 << 30) + b"SELECT ")
+        started = time.monotonic()
+        error = raw.read_until(b"E")[-1]
+    assert time.monotonic() - started < 3
+    assert error.type == b"E"
+    assert error.sqlstate in {"54000", "08P01"}, error.fields
