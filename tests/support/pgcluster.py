@@ -226,7 +226,6 @@ class PgCluster:
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
             cwd=self._base(),
-            start_new_session=True,
             **_run_as(),
         )
         deadline = time.monotonic() + timeout
@@ -334,16 +333,12 @@ def _quote(value: str) -> str:
 
 
 def _terminate(proc: subprocess.Popen[bytes], timeout: float) -> None:
-    """Fast shutdown (SIGINT), then SIGKILL for the whole process group."""
+    """Fast shutdown (SIGINT), then SIGKILL; orphaned backends notice postmaster death."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGINT)
         try:
             proc.wait(timeout)
             return
         except subprocess.TimeoutExpired:
-            pass
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+            proc.kill()
     proc.wait()

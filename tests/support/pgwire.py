@@ -105,9 +105,15 @@ class RawPg:
             if message.type in types:
                 return messages
 
-    def login(self, token: str, user: str = "agent", database: str | None = None) -> list[Message]:
+    def login(
+        self,
+        token: str,
+        user: str = "agent",
+        database: str | None = None,
+        **params: str,
+    ) -> list[Message]:
         """Start up and answer a cleartext password request; read up to ReadyForQuery or error."""
-        params = {"user": user}
+        params = {"user": user, **params}
         if database:
             params["database"] = database
         self.send_startup(params)
