@@ -220,9 +220,7 @@ class Gate(Protocol):
         """Verify a presented credential; raises AuthenticationFailed."""
         ...
 
-    async def open_session(
-        self, identity: Identity, client: ClientInfo, database: str
-    ) -> Session:
+    async def open_session(self, identity: Identity, client: ClientInfo, database: str) -> Session:
         """Authorize the identity for this resource and lease the upstream credential.
 
         Raises AccessDenied or UpstreamUnavailable; nothing upstream is opened yet.

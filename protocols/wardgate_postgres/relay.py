@@ -1,0 +1,324 @@
+"""The relay: two pumps between an authenticated client and its upstream backend.
+
+Client → server: frames are split (bounded by the size limit) and decoded by type;
+CopyData passes undecoded. Every SQL-bearing message (Query, Parse) is put to the
+gate before it is forwarded; a refused one is replaced by a substitute that fails
+at parse time (see tracker). FunctionCall is always refused. Extended-protocol
+decisions are stored per prepared statement and enforced again at Bind, so a
+portal can never run a statement the gate did not allow.
+
+Server → client: frames are split and classified by type byte only; DataRows are
+counted (and masked once a plan asks for it), completions close commands in the
+tracker, and every finished command is reported to the gate *before* the bytes
+that end it are written to the client. Writes drain before the next upstream
+read, so a slow client pushes back on the server instead of filling memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+from wardgate.seam import Command, Decision, Direction, Outcome, Session
+from wardgate_postgres import sqlstate
+from wardgate_postgres.codec import (
+    Bind,
+    Close,
+    CommandComplete,
+    ErrorResponse,
+    Execute,
+    Frame,
+    FrameSplitter,
+    FrameTooLarge,
+    FunctionCall,
+    Parse,
+    PasswordMessage,
+    ProtocolViolation,
+    Query,
+    ReadyForQuery,
+    Sync,
+    Terminate,
+    UnknownMessage,
+    decode_backend,
+    decode_frontend,
+    frontend_name,
+)
+from wardgate_postgres.frames import error, fatal
+from wardgate_postgres.tracker import EXECUTE, QUERY, REFUSED, SYNC, ResponseTracker
+
+READ_SIZE = 256 * 1024
+DIALECT = "postgres"
+
+_DATA_ROW = ord("D")
+_COPY_DATA = ord("d")
+_COMMAND_COMPLETE = ord("C")
+_EMPTY_QUERY = ord("I")
+_PORTAL_SUSPENDED = ord("s")
+_ERROR = ord("E")
+_READY = ord("Z")
+
+
+class ClientGone(Exception):
+    pass
+
+
+class Relay:
+    def __init__(
+        self,
+        client_reader: asyncio.StreamReader,
+        client_writer: asyncio.StreamWriter,
+        upstream_reader: asyncio.StreamReader,
+        upstream_writer: asyncio.StreamWriter,
+        session: Session,
+        database: str,
+        max_message_bytes: int,
+        status: str = "I",
+        on_idle: Callable[[], None] | None = None,
+    ) -> None:
+        self._client_reader, self._client_writer = client_reader, client_writer
+        self._upstream_reader, self._upstream_writer = upstream_reader, upstream_writer
+        self._session = session
+        self._database = database
+        self._max = max_message_bytes
+        self.tracker = ResponseTracker()
+        self.tracker.transaction_status = status
+        self._statements: dict[str, Decision] = {}
+        self._portals: dict[str, str] = {}
+        self._draining = False
+        self._closing = asyncio.Event()
+        self.end_reason = ""
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def run(self) -> str:
+        """Relay until either side ends; returns why it ended."""
+        pumps = [
+            asyncio.create_task(self._client_to_server()),
+            asyncio.create_task(self._server_to_client()),
+            asyncio.create_task(self._closing.wait()),
+        ]
+        try:
+            await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for pump in pumps:
+                pump.cancel()
+            await asyncio.gather(*pumps, return_exceptions=True)
+            for outcome in self.tracker.abandon(self.end_reason or "connection closed"):
+                with contextlib.suppress(Exception):
+                    await self._session.report(outcome)
+        return self.end_reason
+
+    def drain(self) -> None:
+        """Graceful shutdown: end now if idle, else after the current command."""
+        self._draining = True
+        if self.tracker.idle:
+            self._shutdown_client()
+
+    def _shutdown_client(self) -> None:
+        self._send_client(
+            fatal(sqlstate.ADMIN_SHUTDOWN, "terminating connection: wardgate is shutting down")
+        )
+        self._finish("gateway shutdown")
+
+    def _finish(self, reason: str) -> None:
+        self.end_reason = self.end_reason or reason
+        self._closing.set()
+
+    def _send_client(self, data: bytes) -> None:
+        if not self._client_writer.is_closing():
+            self._client_writer.write(data)
+            self._session.record(Direction.SERVER_TO_CLIENT, data)
+
+    # -- client → server -------------------------------------------------------------
+
+    async def _client_to_server(self) -> None:
+        splitter = FrameSplitter(self._max)
+        while True:
+            data = await self._client_reader.read(READ_SIZE)
+            if not data:
+                self._finish("client disconnected")
+                return
+            try:
+                frames = splitter.feed(data)
+                outgoing = await self._route_frames(frames)
+            except FrameTooLarge as exc:
+                return self._protocol_error(
+                    sqlstate.PROGRAM_LIMIT_EXCEEDED,
+                    f"message of {exc.declared} bytes exceeds wardgate's limit of {exc.limit}",
+                )
+            except UnknownMessage as exc:
+                return self._protocol_error(sqlstate.PROTOCOL_VIOLATION, str(exc))
+            except ProtocolViolation as exc:
+                return self._protocol_error(exc.sqlstate, f"invalid message: {exc}")
+            if outgoing:
+                await self._to_upstream(outgoing)
+            if self._closing.is_set():
+                return
+
+    async def _to_upstream(self, chunks: list[bytes]) -> None:
+        data = b"".join(chunks)
+        self._session.record(Direction.CLIENT_TO_SERVER, data)
+        self._upstream_writer.write(data)
+        await self._upstream_writer.drain()
+
+    def _protocol_error(self, code: str, message: str) -> None:
+        self._session.event("protocol_error", level="warning", reason=message)
+        self._send_client(fatal(code, message))
+        self._finish(f"protocol error: {message}")
+
+    async def _route_frames(self, frames: list[Frame]) -> list[bytes]:
+        outgoing: list[bytes] = []
+        for frame in frames:
+            if frame.type == _COPY_DATA:
+                outgoing.append(frame.raw)
+                continue
+            message = decode_frontend(frame)
+            if isinstance(message, Query | Parse | FunctionCall) and outgoing:
+                await self._to_upstream(outgoing)  # forward what precedes a (maybe slow) decision
+                outgoing = []
+            replacement = await self._route(message)
+            if replacement is not None:
+                outgoing.append(replacement)
+            if isinstance(message, Terminate):
+                self._finish("client terminated")
+                break
+        return outgoing
+
+    async def _route(self, message: object) -> bytes | None:
+        if isinstance(message, Query):
+            return await self._query(message)
+        if isinstance(message, Parse):
+            return await self._parse(message)
+        if isinstance(message, Bind):
+            return self._bind(message)
+        if isinstance(message, Execute):
+            command_id = self._portals.get(message.portal, "")
+            self.tracker.expect(EXECUTE, command_id)
+        elif isinstance(message, Sync):
+            self.tracker.expect(SYNC)
+        elif isinstance(message, Close):
+            self._forget(message)
+        elif isinstance(message, FunctionCall):
+            return self._refuse_simple("", "FunctionCall messages are refused by wardgate")
+        elif isinstance(message, PasswordMessage):
+            raise UnknownMessage(ord("p"), "session")
+        return message.raw  # type: ignore[attr-defined, no-any-return]
+
+    async def _decide(self, operation: str, sql: str) -> Decision:
+        command = Command(operation=operation, text=sql, dialect=DIALECT, database=self._database)
+        return await self._session.decide(command)
+
+    async def _query(self, message: Query) -> bytes:
+        decision = await self._decide("query", message.sql)
+        if not decision.allowed:
+            return self._refuse_simple(decision.command_id, _refusal_text(decision), decision)
+        self.tracker.expect(QUERY, decision.command_id)
+        return message.raw
+
+    async def _parse(self, message: Parse) -> bytes:
+        decision = await self._decide("parse", message.query)
+        self._statements[message.name] = decision
+        if not decision.allowed:
+            return self._refuse_extended(decision.command_id, _refusal_text(decision), decision)
+        return message.raw
+
+    def _bind(self, message: Bind) -> bytes:
+        decision = self._statements.get(message.statement)
+        if decision is None or not decision.allowed:
+            self._portals.pop(message.portal, None)
+            reason = _refusal_text(decision) if decision else "statement was never prepared"
+            return self._refuse_extended(decision.command_id if decision else "", reason, decision)
+        self._portals[message.portal] = decision.command_id
+        return message.raw
+
+    def _forget(self, message: Close) -> None:
+        if message.kind == "S":
+            self._statements.pop(message.name, None)
+        else:
+            self._portals.pop(message.name, None)
+
+    def _refusal_frame(self, reason: str, decision: Decision | None) -> bytes:
+        hint = f"rule: {decision.rule}" if decision is not None else None
+        return error(sqlstate.INSUFFICIENT_PRIVILEGE, reason, hint=hint)
+
+    def _refuse_simple(
+        self, command_id: str, reason: str, decision: Decision | None = None
+    ) -> bytes:
+        self._session.event("refused", command_id=command_id, reason=reason)
+        self.tracker.expect(QUERY, command_id, self._refusal_frame(reason, decision))
+        return Query.build(self.tracker.substitute_sql).raw
+
+    def _refuse_extended(
+        self, command_id: str, reason: str, decision: Decision | None = None
+    ) -> bytes:
+        self._session.event("refused", command_id=command_id, reason=reason)
+        self.tracker.expect(REFUSED, command_id, self._refusal_frame(reason, decision))
+        name = f"wardgate_{self.tracker.nonce}"
+        return Parse.build(name, self.tracker.substitute_sql, ()).raw
+
+    # -- server → client -------------------------------------------------------------
+
+    async def _server_to_client(self) -> None:
+        splitter = FrameSplitter(max(self._max, 1 << 30))
+        while True:
+            data = await self._upstream_reader.read(READ_SIZE)
+            if not data:
+                self._send_client(
+                    fatal(sqlstate.CONNECTION_FAILURE, "the upstream server closed the connection")
+                )
+                self._finish("upstream disconnected")
+                return
+            try:
+                frames = splitter.feed(data)
+                chunks, outcomes = self._inspect(frames)
+            except ProtocolViolation as exc:
+                self._session.event("upstream_protocol_error", level="error", reason=str(exc))
+                self._send_client(
+                    fatal(sqlstate.PROTOCOL_VIOLATION, "invalid message from the upstream server")
+                )
+                self._finish("upstream protocol error")
+                return
+            for outcome in outcomes:
+                await self._session.report(outcome)
+            self._send_client(b"".join(chunks))
+            await self._client_writer.drain()
+            if self._draining and self.tracker.idle:
+                self._shutdown_client()
+                return
+
+    def _inspect(self, frames: list[Frame]) -> tuple[list[bytes], list[Outcome]]:
+        tracker = self.tracker
+        chunks: list[bytes] = []
+        outcomes: list[Outcome] = []
+        for frame in frames:
+            kind = frame.type
+            raw = frame.raw
+            if kind == _DATA_ROW:
+                tracker.on_row(len(raw))
+            elif kind == _COMMAND_COMPLETE:
+                message = decode_backend(frame)
+                assert isinstance(message, CommandComplete)
+                outcomes += tracker.on_complete(message.tag)
+            elif kind in (_EMPTY_QUERY, _PORTAL_SUSPENDED):
+                outcomes += tracker.on_complete("")
+            elif kind == _ERROR:
+                message = decode_backend(frame)
+                assert isinstance(message, ErrorResponse)
+                replacement, finished = tracker.on_error(message.message)
+                raw = replacement or raw
+                outcomes += finished
+            elif kind == _READY:
+                message = decode_backend(frame)
+                assert isinstance(message, ReadyForQuery)
+                outcomes += tracker.on_ready(message.status)
+            chunks.append(raw)
+        return chunks, outcomes
+
+
+def _refusal_text(decision: Decision) -> str:
+    reason = f": {decision.reason}" if decision.reason else ""
+    return f'wardgate: {decision.action.value} by rule "{decision.rule}"{reason}'
+
+
+__all__ = ["ClientGone", "Relay", "frontend_name"]

@@ -1,0 +1,3 @@
+from wardgate.cli.main import main
+
+main()

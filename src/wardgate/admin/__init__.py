@@ -1,0 +1,1 @@
+"""The admin listener: health, readiness, metrics (and later the REST API and UI)."""

@@ -1,0 +1,25 @@
+"""`wardgate` — the command group. Each command lives in its own module."""
+
+from __future__ import annotations
+
+import click
+
+from wardgate import __version__
+from wardgate.cli.check import check
+from wardgate.cli.serve import serve
+from wardgate.cli.token import token
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="wardgate")
+def cli() -> None:
+    """Identity-aware gateway between AI agents and the systems they reach."""
+
+
+cli.add_command(serve)
+cli.add_command(check)
+cli.add_command(token)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,1 @@
+"""Upstream credentials the agent never sees: static now, Vault leases beside them."""

@@ -1,0 +1,167 @@
+"""`GatewaySession`: one authenticated client session as the core sees it.
+
+Each SQL-bearing message reaches `decide`; the decision is counted, timed and
+logged with the rule that made it and the policy version in force.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from wardgate.eventlog import EventLog
+from wardgate.metrics import Metrics
+from wardgate.policy.engine import Policy
+from wardgate.seam import (
+    NO_MASKING,
+    Action,
+    ClientInfo,
+    Command,
+    Decision,
+    Direction,
+    Identity,
+    MaskingPlan,
+    Outcome,
+    ResultColumn,
+    UpstreamCredential,
+)
+
+
+@dataclass(slots=True)
+class SessionServices:
+    """What every session of one resource shares (injected, swappable in tests)."""
+
+    resource: str
+    protocol: str
+    policy: Policy
+    metrics: Metrics
+    log: EventLog
+    max_statement_chars: int = 2000
+
+    @property
+    def labels(self) -> tuple[str, str]:
+        return (self.resource, self.protocol)
+
+    def metric_auth_failure(self, reason: str) -> None:
+        self.metrics.auth_failures.labels(*self.labels, reason).inc()
+
+
+class GatewaySession:
+    def __init__(
+        self,
+        services: SessionServices,
+        session_id: str,
+        identity: Identity,
+        client: ClientInfo,
+        database: str,
+        credential: UpstreamCredential,
+        release: Callable[[UpstreamCredential], Awaitable[None]],
+    ) -> None:
+        self._services = services
+        self._id = session_id
+        self._identity = identity
+        self._client = client
+        self.database = database
+        self._credential = credential
+        self._release = release
+        self._sequence = 0
+        self._closed = False
+        self._started = time.monotonic()
+        metrics = services.metrics
+        self._bytes_in = metrics.bytes.labels(*services.labels, Direction.CLIENT_TO_SERVER.value)
+        self._bytes_out = metrics.bytes.labels(*services.labels, Direction.SERVER_TO_CLIENT.value)
+        self._decision_timer = metrics.decision_seconds.labels(*services.labels)
+
+    @property
+    def id(self) -> str:
+        return self._id
+
+    @property
+    def identity(self) -> Identity:
+        return self._identity
+
+    @property
+    def credential(self) -> UpstreamCredential:
+        return self._credential
+
+    def opened(self) -> None:
+        services = self._services
+        services.metrics.sessions.labels(*services.labels).inc()
+        services.metrics.sessions_active.labels(*services.labels).inc()
+        self.event("session_start", database=self.database, upstream_user=self._credential.username)
+
+    async def decide(self, command: Command) -> Decision:
+        self._sequence += 1
+        command_id = f"{self._id}-{self._sequence}"
+        started = time.perf_counter()
+        try:
+            decision = self._services.policy.decide(
+                self._identity, self._services.resource, command
+            )
+        except Exception as exc:  # fail closed: a broken policy denies and says so
+            decision = Decision(Action.DENY, rule="error", reason=f"policy error: {exc}")
+        decision = replace(decision, command_id=command_id)
+        self._decision_timer.observe(time.perf_counter() - started)
+        self._services.metrics.commands.labels(
+            *self._services.labels, decision.kind, decision.action.value
+        ).inc()
+        self._log_decision(command, decision)
+        return decision
+
+    def _log_decision(self, command: Command, decision: Decision) -> None:
+        limit = self._services.max_statement_chars
+        text = command.text if len(command.text) <= limit else command.text[:limit] + "…"
+        self.event(
+            "command",
+            command_id=decision.command_id,
+            operation=command.operation,
+            database=command.database or self.database,
+            statement=text,
+            kind=decision.kind,
+            flags=sorted(decision.flags),
+            decision=decision.action.value,
+            rule=decision.rule,
+            policy_version=self._services.policy.version,
+        )
+
+    def masking_plan(self, command_id: str, columns: Sequence[ResultColumn]) -> MaskingPlan:
+        return NO_MASKING
+
+    def record(self, direction: Direction, frame: bytes) -> None:
+        if direction is Direction.CLIENT_TO_SERVER:
+            self._bytes_in.inc(len(frame))
+        else:
+            self._bytes_out.inc(len(frame))
+
+    async def report(self, outcome: Outcome) -> None:
+        self.event(
+            "command_done",
+            command_id=outcome.command_id,
+            rows=outcome.rows,
+            bytes=outcome.bytes_out,
+            status=outcome.status,
+            error=outcome.error,
+        )
+
+    def event(self, name: str, **fields: Any) -> None:
+        self._services.log.emit(
+            name,
+            resource=self._services.resource,
+            protocol=self._services.protocol,
+            session=self._id,
+            identity=self._identity.name,
+            client=f"{self._client.address}:{self._client.port}",
+            **fields,
+        )
+
+    async def close(self, reason: str = "") -> None:
+        if self._closed:
+            return
+        self._closed = True
+        services = self._services
+        services.metrics.sessions_active.labels(*services.labels).dec()
+        duration = round(time.monotonic() - self._started, 3)
+        self.event("session_end", reason=reason, duration=duration, commands=self._sequence)
+        await self._release(self._credential)

@@ -1,0 +1,1 @@
+"""Who is asking: static tokens now, OIDC issuers beside them."""

@@ -1,0 +1,61 @@
+"""Prometheus metrics, all prefixed `wardgate_` (see docs/metrics.md).
+
+One `Metrics` object owns its own registry and is injected everywhere, so tests and
+several gateways in one process never share counters by accident.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0)
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        rp = ["resource", "protocol"]
+        self.connections = Counter(
+            "wardgate_connections", "Client connections accepted.", rp, registry=r
+        )
+        self.connections_active = Gauge(
+            "wardgate_connections_active", "Client connections open now.", rp, registry=r
+        )
+        self.sessions = Counter(
+            "wardgate_sessions", "Authenticated sessions opened.", rp, registry=r
+        )
+        self.sessions_active = Gauge(
+            "wardgate_sessions_active", "Authenticated sessions open now.", rp, registry=r
+        )
+        self.commands = Counter(
+            "wardgate_commands",
+            "Commands decided, by kind and decision.",
+            [*rp, "kind", "decision"],
+            registry=r,
+        )
+        self.bytes = Counter(
+            "wardgate_bytes", "Bytes relayed, by direction.", [*rp, "direction"], registry=r
+        )
+        self.auth_failures = Counter(
+            "wardgate_auth_failures", "Rejected authentications.", [*rp, "reason"], registry=r
+        )
+        self.refusals = Counter(
+            "wardgate_refusals",
+            "Connections or messages refused before or outside policy (protocol, limits).",
+            [*rp, "category"],
+            registry=r,
+        )
+        self.upstream_errors = Counter(
+            "wardgate_upstream_errors", "Failures reaching the upstream.", rp, registry=r
+        )
+        self.decision_seconds = Histogram(
+            "wardgate_decision_seconds",
+            "Time the gate took to decide a command (excluding review waits).",
+            rp,
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,1 @@
+"""Deciding commands: the policy engine behind `Session.decide`."""

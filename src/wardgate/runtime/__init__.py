@@ -1,0 +1,1 @@
+"""Running the gateway: listeners, connection lifecycle, graceful shutdown."""

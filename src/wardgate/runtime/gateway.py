@@ -1,0 +1,150 @@
+"""`GatewayRuntime`: builds gates and listeners from a loaded config and runs them.
+
+Start-up order: plugins resolved, every listener bound (port 0 allowed), admin
+bound, then the ready file is written so supervisors and tests know the ports.
+Shutdown: stop accepting, mark not-ready, let plugins drain in-flight commands
+until `limits.shutdown_grace`, then cut what is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+
+from wardgate.admin.app import HealthState, create_admin_app
+from wardgate.admin.server import AdminServer
+from wardgate.config.loader import LoadedConfig
+from wardgate.config.model import ResourceConfig, parse_listen
+from wardgate.credentials.static import StaticCredentialProvider
+from wardgate.eventlog import EventLog
+from wardgate.gate.resource_gate import CredentialProvider, ResourceGate
+from wardgate.gate.session import SessionServices
+from wardgate.identity.authenticator import Authenticator
+from wardgate.identity.tokens import StaticTokenVerifier
+from wardgate.metrics import Metrics
+from wardgate.plugins import PluginRegistry
+from wardgate.policy.engine import AllowAllPolicy, Policy
+from wardgate.runtime.listener import ResourceListener
+from wardgate.runtime.tls import server_context
+from wardgate.seam import Limits, ListenerContext
+
+
+class GatewayRuntime:
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        plugins: PluginRegistry | None = None,
+        metrics: Metrics | None = None,
+        log: EventLog | None = None,
+    ) -> None:
+        self._loaded = loaded
+        self._plugins = plugins or PluginRegistry()
+        self.metrics = metrics or Metrics()
+        self.log = log or EventLog(level=loaded.config.logging.level)
+        self.health = HealthState()
+        self._listeners: list[ResourceListener] = []
+        self._admin: AdminServer | None = None
+        self._policy: Policy = AllowAllPolicy(version=loaded.version)
+
+    @property
+    def base_dir(self) -> Path:
+        return self._loaded.path.parent
+
+    def _credentials(self, resource: ResourceConfig) -> CredentialProvider:
+        static = resource.credentials.static
+        assert static is not None  # validated by CredentialsConfig
+        return StaticCredentialProvider(static, self.base_dir)
+
+    def _listener_for(
+        self, resource: ResourceConfig, authenticator: Authenticator
+    ) -> ResourceListener:
+        config = self._loaded.config
+        plugin = self._plugins.get(resource.protocol)
+        assert plugin is not None  # validated by load_config
+        upstream = self._loaded.upstreams[resource.name]
+        services = SessionServices(
+            resource=resource.name,
+            protocol=plugin.name,
+            policy=self._policy,
+            metrics=self.metrics,
+            log=self.log,
+            max_statement_chars=config.logging.max_statement_chars,
+        )
+        gate = ResourceGate(
+            services,
+            authenticator,
+            self._credentials(resource),
+            resource.databases,
+            str(getattr(upstream, "database", "") or ""),
+        )
+        limits = Limits(
+            max_message_bytes=config.limits.max_message_bytes,
+            handshake_timeout=config.limits.handshake_timeout,
+            connect_timeout=config.limits.connect_timeout,
+        )
+        context = ListenerContext(
+            resource=resource.name,
+            upstream=upstream,
+            gate=gate,
+            server_tls=server_context(resource.tls, self.base_dir) if resource.tls else None,
+            tls_required=bool(resource.tls and resource.tls.required),
+            limits=limits,
+        )
+        host, port = parse_listen(resource.listen)
+        return ResourceListener(
+            resource.name,
+            plugin.name,
+            plugin.create_listener(context),
+            host,
+            port,
+            self.metrics,
+            self.log,
+            reuse_port=resource.reuse_port,
+        )
+
+    async def start(self, ready_file: Path | None = None) -> None:
+        config = self._loaded.config
+        authenticator = Authenticator(StaticTokenVerifier(config.identity.tokens))
+        for resource in config.resources:
+            listener = self._listener_for(resource, authenticator)
+            await listener.start()
+            self._listeners.append(listener)
+            self.log.emit(
+                "listening",
+                resource=resource.name,
+                protocol=resource.protocol,
+                address=listener.address,
+            )
+        host, port = parse_listen(config.admin.listen)
+        self._admin = AdminServer(create_admin_app(self.metrics, self.health), host, port)
+        self._admin.start()
+        self.health.listening = True
+        self.log.emit("admin_listening", address=self._admin.address)
+        if ready_file is not None:
+            self._write_ready_file(ready_file)
+        self.log.emit("ready", policy_version=self._loaded.version)
+
+    def _write_ready_file(self, path: Path) -> None:
+        assert self._admin is not None
+        payload = {
+            "pid": os.getpid(),
+            "admin": self._admin.address,
+            "resources": {listener.resource: listener.address for listener in self._listeners},
+        }
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_text(json.dumps(payload))
+        temporary.replace(path)
+
+    async def shutdown(self, grace: float | None = None) -> None:
+        grace = self._loaded.config.limits.shutdown_grace if grace is None else grace
+        self.health.draining = True
+        self.log.emit("shutting_down", grace=grace)
+        for listener in self._listeners:
+            listener.stop_accepting()
+        deadline = asyncio.get_running_loop().time() + grace
+        await asyncio.gather(*(listener.drain(deadline) for listener in self._listeners))
+        if self._admin is not None:
+            await self._admin.stop()
+        self.log.emit("stopped")
