@@ -1,0 +1,348 @@
+"""The command phase: decode each client command, ask the gate, relay the response.
+
+Every client packet is decoded by command byte (`codec.commands`). SQL-bearing
+commands (COM_QUERY, COM_STMT_PREPARE / EXECUTE, COM_INIT_DB, COM_FIELD_LIST,
+COM_PROCESS_KILL) are decided by the session first; a refusal is an ERR 1142 naming
+the rule and the connection stays usable. COM_CHANGE_USER (it would switch identity
+behind the gateway's back), replication commands and anything unknown are refused
+without reaching the upstream. Commands without SQL are forwarded as they are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from wardgate.seam import Command, Decision, Direction, MaskingPlan, Outcome, Session
+from wardgate_mysql.codec.commands import (
+    ClientCommand,
+    ComFieldList,
+    ComInitDb,
+    ComNumber,
+    ComQuery,
+    ComStatement,
+    ComStmtExecute,
+    ComStmtPrepare,
+    decode_command,
+)
+from wardgate_mysql.codec.constants import Com, CursorType
+from wardgate_mysql.codec.response_state import Phase, ResponseTracker
+from wardgate_mysql.codec.resultset import ColumnDefinition41
+from wardgate_mysql.masking import RowMasker
+from wardgate_mysql.results import (
+    ResponseRelay,
+    ResponseSummary,
+    UpstreamLost,
+    err_payload,
+    result_column,
+)
+from wardgate_mysql.stream import PacketStream, StreamClosed
+
+REPLICATION = frozenset(
+    {
+        Com.BINLOG_DUMP,
+        Com.BINLOG_DUMP_GTID,
+        Com.REGISTER_SLAVE,
+        Com.TABLE_DUMP,
+        Com.CONNECT_OUT,
+        Com.CLONE,
+        Com.SUBSCRIBE_GROUP_REPLICATION_STREAM,
+    }
+)
+FORWARD_SINGLE = frozenset(
+    {Com.PING, Com.STATISTICS, Com.RESET_CONNECTION, Com.SET_OPTION, Com.STMT_RESET}
+)
+NO_RESPONSE = frozenset({Com.STMT_SEND_LONG_DATA, Com.STMT_CLOSE})
+USE_STATEMENT = re.compile(r"^\s*use\s+`?([^`;\s]+)`?\s*;?\s*$", re.IGNORECASE)
+
+
+@dataclass(slots=True)
+class Prepared:
+    """What the gateway remembers of one prepared statement."""
+
+    sql: str
+    params: int = 0
+    types: list[int] = field(default_factory=list)
+    masker: RowMasker | None = None
+
+
+class Relay:
+    """Serves one client's commands over one upstream connection."""
+
+    def __init__(
+        self,
+        client: PacketStream,
+        upstream: PacketStream,
+        session: Session,
+        caps: int,
+        database: str,
+        dialect: str = "mysql",
+    ) -> None:
+        self.client, self.up, self.session = client, upstream, session
+        self.caps, self.database, self.dialect = caps, database, dialect
+        self.statements: dict[int, Prepared] = {}
+        self.idle = asyncio.Event()
+        self.draining = False
+        self.handlers: dict[int, Callable[[ClientCommand], Awaitable[bool]]] = {
+            Com.QUERY: self._query,
+            Com.STMT_PREPARE: self._prepare,
+            Com.STMT_EXECUTE: self._execute,
+            Com.STMT_FETCH: self._fetch,
+            Com.INIT_DB: self._init_db,
+            Com.FIELD_LIST: self._field_list,
+            Com.PROCESS_KILL: self._kill,
+            Com.QUIT: self._quit,
+            Com.CHANGE_USER: self._change_user,
+        }
+
+    async def run(self) -> None:
+        """Serve commands until the client quits; protocol errors propagate."""
+        while True:
+            self.idle.set()
+            self.client.seq = 0
+            packet = await self.client.read()
+            self.idle.clear()
+            self.session.record(Direction.CLIENT_TO_SERVER, packet.payload)
+            if self.draining:
+                await self._error("ER_SERVER_SHUTDOWN", "wardgate is shutting down")
+                return
+            if not await self.dispatch(decode_command(packet.payload)):
+                return
+
+    async def dispatch(self, command: ClientCommand) -> bool:
+        handler = self.handlers.get(command.command)
+        if handler is not None:
+            return await handler(command)
+        if command.command in FORWARD_SINGLE or command.command in NO_RESPONSE:
+            return await self._forward_plain(command)
+        if command.command in REPLICATION:
+            return await self._refuse(
+                command,
+                "ER_SPECIFIC_ACCESS_DENIED_ERROR",
+                "replication commands are refused by wardgate",
+            )
+        return await self._refuse(
+            command, "ER_UNKNOWN_COM_ERROR", "command not supported by wardgate"
+        )
+
+    # -- SQL-bearing commands -------------------------------------------------------
+
+    async def _query(self, command: ClientCommand) -> bool:
+        assert isinstance(command, ComQuery)
+        summary = await self._decided("query", command.sql, command.raw, Phase.FIRST)
+        if summary is not None and not summary.error:
+            self._track_use(command.sql)
+        return True
+
+    async def _prepare(self, command: ClientCommand) -> bool:
+        assert isinstance(command, ComStmtPrepare)
+        summary = await self._decided("prepare", command.sql, command.raw, Phase.PREPARED)
+        if summary is not None and summary.prepared is not None:
+            ok = summary.prepared
+            self.statements[ok.statement_id] = Prepared(command.sql, ok.params)
+        return True
+
+    async def _execute(self, command: ClientCommand) -> bool:
+        assert isinstance(command, ComStmtExecute)
+        statement = self.statements.get(command.statement_id)
+        if statement is None:
+            await self._error(
+                "ER_UNKNOWN_STMT_HANDLER",
+                f"Unknown prepared statement handler ({command.statement_id}) "
+                "given to mysqld_stmt_execute",
+            )
+            return True
+        cursor = bool(command.flags & (CursorType.READ_ONLY | CursorType.FOR_UPDATE))
+        summary = await self._decided(
+            "execute",
+            statement.sql,
+            command.raw,
+            Phase.FIRST,
+            binary=True,
+            cursor=cursor,
+            statement=statement,
+        )
+        if summary is not None and summary.columns:
+            statement.types = [c.type for c in summary.columns]
+        return True
+
+    async def _fetch(self, command: ClientCommand) -> bool:
+        assert isinstance(command, ComStatement)
+        statement = self.statements.get(command.statement_id)
+        masker = statement.masker if statement is not None else None
+        tracker = ResponseTracker(Phase.ROWS, self.caps)
+        await self._forward(command.raw)
+        relay = ResponseRelay(
+            self.client,
+            self.up,
+            self.session,
+            tracker,
+            lambda _: MaskingPlan(),
+            True,
+            masker=masker,
+        )
+        await relay.run(self._no_report)
+        return True
+
+    async def _init_db(self, command: ClientCommand) -> bool:
+        assert isinstance(command, ComInitDb)
+        text = f"USE `{command.schema}`"
+        summary = await self._decided(
+            "init_db", text, command.raw, Phase.SINGLE, database=command.schema
+        )
+        if summary is not None and not summary.error:
+            self.database = command.schema
+        return True
+
+    async def _field_list(self, command: ClientCommand) -> bool:
+        assert isinstance(command, ComFieldList)
+        text = f"SHOW COLUMNS FROM `{command.table}`"
+        await self._decided("field_list", text, command.raw, Phase.FIELDS)
+        return True
+
+    async def _kill(self, command: ClientCommand) -> bool:
+        assert isinstance(command, ComNumber)
+        await self._decided("kill", f"KILL {command.value}", command.raw, Phase.SINGLE)
+        return True
+
+    # -- refused and plain commands -----------------------------------------------------
+
+    async def _change_user(self, command: ClientCommand) -> bool:
+        return await self._refuse(
+            command,
+            "ER_SPECIFIC_ACCESS_DENIED_ERROR",
+            "COM_CHANGE_USER is refused by wardgate: it would switch "
+            "identity behind the gateway; open a new connection",
+        )
+
+    async def _quit(self, command: ClientCommand) -> bool:
+        await self._forward(command.raw)
+        return False
+
+    async def _forward_plain(self, command: ClientCommand) -> bool:
+        await self._forward(command.raw)
+        if command.command == Com.STMT_CLOSE:
+            assert isinstance(command, ComStatement)
+            self.statements.pop(command.statement_id, None)
+        if command.command in NO_RESPONSE:
+            return True
+        if command.command == Com.RESET_CONNECTION:
+            self.statements.clear()
+        tracker = ResponseTracker(Phase.SINGLE, self.caps)
+        relay = ResponseRelay(
+            self.client, self.up, self.session, tracker, lambda _: MaskingPlan(), False
+        )
+        await relay.run(self._no_report)
+        return True
+
+    async def _refuse(self, command: ClientCommand, name: str, message: str) -> bool:
+        label = (
+            Com(command.command).name
+            if command.command in Com._value2member_map_
+            else (f"0x{command.command:02x}")
+        )
+        self.session.event("command_refused", command=f"COM_{label}", reason=message)
+        await self._error(name, f"wardgate: {message}")
+        return True
+
+    # -- helpers ------------------------------------------------------------------------
+
+    async def _decided(
+        self,
+        operation: str,
+        text: str,
+        raw: bytes,
+        phase: Phase,
+        *,
+        binary: bool = False,
+        cursor: bool = False,
+        database: str = "",
+        statement: Prepared | None = None,
+    ) -> ResponseSummary | None:
+        command = Command(
+            operation=operation, text=text, dialect=self.dialect, database=database or self.database
+        )
+        decision = await self._decide(command)
+        if decision is None:
+            return None
+        await self._forward(raw)
+        tracker = ResponseTracker(phase, self.caps, cursor)
+        relay = ResponseRelay(
+            self.client,
+            self.up,
+            self.session,
+            tracker,
+            self._planner(decision, binary),
+            binary,
+            decision.max_rows,
+        )
+        summary = await relay.run(self._reporter(decision, self.client.bytes_out))
+        if statement is not None:
+            statement.masker = relay.masker
+        return summary
+
+    async def _decide(self, command: Command) -> Decision | None:
+        try:
+            decision = await self.session.decide(command)
+        except Exception as exc:  # fail closed: a broken policy path denies
+            self.session.event("decision_failed", error=type(exc).__name__)
+            await self._error(
+                "ER_TABLEACCESS_DENIED_ERROR",
+                "wardgate: the policy could not decide this statement; denied",
+            )
+            return None
+        if decision.allowed:
+            return decision
+        reason = f": {decision.reason}" if decision.reason else ""
+        await self._error(
+            "ER_TABLEACCESS_DENIED_ERROR",
+            f"wardgate: {decision.action.value} by rule '{decision.rule}'{reason}",
+        )
+        return None
+
+    def _planner(
+        self, decision: Decision, binary: bool
+    ) -> Callable[[list[ColumnDefinition41]], MaskingPlan]:
+        def plan(columns: list[ColumnDefinition41]) -> MaskingPlan:
+            shape = [result_column(c, binary) for c in columns]
+            return self.session.masking_plan(decision.command_id, shape)
+
+        return plan
+
+    def _reporter(
+        self, decision: Decision, start: int
+    ) -> Callable[[ResponseSummary], Awaitable[None]]:
+        async def report(summary: ResponseSummary) -> None:
+            await self.session.report(
+                Outcome(
+                    command_id=decision.command_id,
+                    rows=summary.rows,
+                    bytes_out=self.client.bytes_out - start,
+                    error=summary.error,
+                    status=summary.status,
+                )
+            )
+
+        return report
+
+    async def _no_report(self, summary: ResponseSummary) -> None:
+        return None
+
+    async def _forward(self, raw: bytes) -> None:
+        self.up.seq = 0
+        try:
+            await self.up.send(raw)
+        except StreamClosed as exc:
+            raise UpstreamLost(f"upstream connection lost: {exc}") from exc
+
+    async def _error(self, name: str, message: str) -> None:
+        payload = err_payload(name, message)
+        self.session.record(Direction.SERVER_TO_CLIENT, payload)
+        await self.client.send(payload)
+
+    def _track_use(self, sql: str) -> None:
+        match = USE_STATEMENT.match(sql)
+        if match:
+            self.database = match.group(1)

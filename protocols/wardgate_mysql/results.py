@@ -1,0 +1,199 @@
+"""Stream one command's response from the upstream to the client.
+
+Packets are classified by the pure `ResponseTracker` and forwarded as they arrive
+(batched per upstream read, see `PacketStream`). Column definitions are decoded to
+ask the gate for a masking plan per result shape; rows are rewritten only when the
+plan is not empty. The response's last packet is held until the outcome has been
+reported, so the audit record is durable before the client sees the result end.
+A LOCAL INFILE request is never shown to the client: the upstream gets an empty
+upload and the client an ERR.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from wardgate.seam import Direction, MaskingPlan, ResultColumn, Session
+from wardgate_mysql.codec.commands import StmtPrepareOk
+from wardgate_mysql.codec.errors import MySQLProtocolError
+from wardgate_mysql.codec.response_state import Part, ResponseTracker
+from wardgate_mysql.codec.responses import ErrPacket, OkPacket
+from wardgate_mysql.codec.resultset import ColumnDefinition41
+from wardgate_mysql.errcodes import ERRORS
+from wardgate_mysql.masking import RowMasker
+from wardgate_mysql.stream import PacketStream, StreamClosed
+
+PlanFor = Callable[[list[ColumnDefinition41]], MaskingPlan]
+Report = Callable[["ResponseSummary"], Awaitable[None]]
+
+
+class UpstreamLost(Exception):
+    """The upstream closed or sent garbage mid-response; the connection cannot go on."""
+
+
+class ClientGone(Exception):
+    """The client went away mid-response."""
+
+
+def err_payload(name: str, message: str) -> bytes:
+    code, state, _ = ERRORS[name]
+    return ErrPacket(code, message, state).encode()
+
+
+def result_column(column: ColumnDefinition41, binary: bool) -> ResultColumn:
+    table = column.org_table
+    if table and column.schema:
+        table = f"{column.schema}.{table}"
+    return ResultColumn(
+        name=column.name,
+        type_name=str(column.type),
+        source_table=table,
+        source_column=column.org_name,
+        binary=binary,
+    )
+
+
+@dataclass(slots=True)
+class ResponseSummary:
+    rows: int = 0
+    error: str = ""
+    status: str = ""
+    prepared: StmtPrepareOk | None = None
+    columns: list[ColumnDefinition41] = field(default_factory=list)
+    params: list[ColumnDefinition41] = field(default_factory=list)
+
+
+class ResponseRelay:
+    """Relays one response; `run` returns a summary after the final packet is sent."""
+
+    def __init__(
+        self,
+        client: PacketStream,
+        upstream: PacketStream,
+        session: Session,
+        tracker: ResponseTracker,
+        plan_for: PlanFor,
+        binary: bool,
+        max_rows: int | None = None,
+        masker: RowMasker | None = None,
+    ) -> None:
+        self.client, self.up, self.session = client, upstream, session
+        self.tracker, self.plan_for, self.binary = tracker, plan_for, binary
+        self.max_rows = max_rows
+        self.summary = ResponseSummary()
+        self.masker = masker  # COM_STMT_FETCH: the row shape is known already
+
+    async def run(self, report: Report) -> ResponseSummary:
+        final = await self._stream()
+        await report(self.summary)
+        await self._send(final)
+        await self._flush()
+        return self.summary
+
+    async def _stream(self) -> bytes:
+        while True:
+            payload = await self._read()
+            part = self.tracker.feed(payload)
+            out = await self._handle(part, payload)
+            if self.tracker.done:
+                return out
+            if out:
+                await self._send(out)
+
+    async def _handle(self, part: Part, payload: bytes) -> bytes:
+        if part is Part.ROW:
+            return await self._row(payload)
+        if part is Part.COLUMN:
+            self._column(payload)
+        elif part is Part.COLUMN_COUNT:
+            self.summary.columns = []
+            self.masker = None
+        elif part is Part.PARAM:
+            self.summary.params.append(ColumnDefinition41.decode(payload))
+        elif part is Part.PREPARE_OK:
+            self.summary.prepared = self.tracker.prepared
+        elif part is Part.LOCAL_INFILE:
+            return await self._refuse_infile()
+        elif part is Part.ERR:
+            self.summary.error = ErrPacket.decode(payload).message
+        elif part in (Part.OK, Part.END):
+            self.summary.status = self._status(payload, part)
+        return payload
+
+    def _column(self, payload: bytes) -> None:
+        columns = self.summary.columns
+        columns.append(ColumnDefinition41.decode(payload))
+        if len(columns) == self.tracker.columns and self.tracker.prepared is None:
+            self._plan(columns)
+
+    def _plan(self, columns: list[ColumnDefinition41]) -> None:
+        plan = self.plan_for(columns)
+        if not plan.empty:
+            self.masker = RowMasker(plan, [c.type for c in columns], self.binary)
+
+    async def _row(self, payload: bytes) -> bytes:
+        self.summary.rows += 1
+        if self.max_rows is not None and self.summary.rows > self.max_rows:
+            return await self._over_limit()
+        return self.masker(payload) if self.masker is not None else payload
+
+    def _status(self, payload: bytes, part: Part) -> str:
+        if part is Part.END:
+            return f"rows {self.summary.rows}"
+        ok = OkPacket.decode(payload, self.tracker.caps)
+        return f"OK {ok.affected_rows}"
+
+    async def _over_limit(self) -> bytes:
+        await self._drain()
+        self.summary.rows = self.max_rows or 0
+        self.summary.error = f"result exceeds max_rows ({self.max_rows})"
+        return err_payload(
+            "ER_QUERY_INTERRUPTED",
+            f"wardgate: result exceeds the policy's max_rows ({self.max_rows})",
+        )
+
+    async def _refuse_infile(self) -> bytes:
+        self.session.event("local_infile_refused")
+        self.up.write(b"")  # an empty upload ends the transfer
+        await self.up.flush()
+        await self._drain()
+        self.summary.error = "LOCAL INFILE refused"
+        return err_payload(
+            "ER_NOT_ALLOWED_COMMAND",
+            "wardgate: LOAD DATA LOCAL INFILE is refused (the server may not "
+            "read files from the client)",
+        )
+
+    async def _drain(self) -> None:
+        while not self.tracker.done:
+            part = self.tracker.feed(await self._read())
+            if part is Part.LOCAL_INFILE:
+                self.up.write(b"")
+                await self.up.flush()
+
+    async def _read(self) -> bytes:
+        try:
+            packet = self.up.poll()
+            while packet is None:
+                await self._flush()
+                await self.up.fill()
+                packet = self.up.poll()
+        except StreamClosed as exc:
+            raise UpstreamLost(f"upstream connection lost: {exc}") from exc
+        except MySQLProtocolError as exc:
+            raise UpstreamLost(f"upstream protocol error: {exc.message}") from exc
+        return packet.payload
+
+    async def _send(self, payload: bytes) -> None:
+        self.session.record(Direction.SERVER_TO_CLIENT, payload)
+        try:
+            await self.client.write_soon(payload)
+        except StreamClosed as exc:
+            raise ClientGone(str(exc)) from exc
+
+    async def _flush(self) -> None:
+        try:
+            await self.client.flush()
+        except StreamClosed as exc:
+            raise ClientGone(str(exc)) from exc
