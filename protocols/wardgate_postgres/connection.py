@@ -121,11 +121,18 @@ class ClientConnection:
             code = _GATE_ERRORS.get(type(exc), sqlstate.INSUFFICIENT_PRIVILEGE)
             if isinstance(exc, AccessDenied) and "database" in exc.message:
                 code = sqlstate.INVALID_CATALOG_NAME
-            await self._send_and_close(fatal(code, f"wardgate: {exc.message}"))
+            prefix = "authentication failed: " if isinstance(exc, AuthenticationFailed) else ""
+            await self._send_and_close(fatal(code, f"wardgate: {prefix}{exc.message}"))
             return None
 
     def _database(self, startup: ClientStartup) -> str:
-        return startup.vetted.database or self._settings.database
+        """The database asked for; libpq's default (the user name) means "the default"."""
+        requested = startup.vetted.database
+        if not requested:
+            return self._settings.database
+        if requested == startup.vetted.user and not self._context.gate.allows_database(requested):
+            return self._settings.database
+        return requested
 
     async def _run_session(self, session: Session, startup: ClientStartup) -> None:
         database = self._database(startup)

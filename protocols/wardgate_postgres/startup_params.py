@@ -115,11 +115,11 @@ def _split_words(options: str) -> list[str]:
     return words
 
 
-def _check_setting(name: str, value: str) -> None:
+def _check_setting(name: str, value: str, source: str = "") -> None:
     key = name.lower()
     if key not in SAFE_SETTINGS:
         raise StartupRefused(
-            f'setting "{name}" may not be set at start-up through wardgate', "42501"
+            f'{source}setting "{name}" may not be set at start-up through wardgate', "42501"
         )
     if key == "client_encoding":
         _check_encoding(value)
@@ -151,7 +151,7 @@ def vet_startup(parameters: Mapping[str, str]) -> VettedStartup:
             extensions.append(name)
         elif name == "options":
             for option_name, option_value in parse_options(value):
-                _check_setting(option_name, option_value)
+                _check_setting(option_name, option_value, "options ")
                 forwarded[option_name] = option_value
         else:
             _check_setting(name, value)
