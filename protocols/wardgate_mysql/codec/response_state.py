@@ -6,6 +6,7 @@ is fed payloads in order and names each one (`Part`); `done` turns true after th
 last one. The phase table `EXPECTS` says which parts may arrive in each phase.
 
     FIRST ──count──▶ COLUMNS ──(EOF)──▶ ROWS ──terminator──▶ FIRST (more results) | DONE
+                          └ cursor opened: EOF with CURSOR_EXISTS ──▶ DONE (rows by FETCH)
       │ OK / ERR                                  ERR ──▶ DONE
       └ LOCAL INFILE request (the relay refuses it and answers the server)
     PREPARED ──▶ PARAMS ──(EOF)──▶ COLUMNS ──(EOF)──▶ DONE
@@ -144,8 +145,6 @@ class ResponseTracker:
         self.remaining -= 1
         if not self.remaining:
             self.phase = self._after_columns if self.deprecate_eof else Phase.COLUMNS_EOF
-            if self.deprecate_eof and self.cursor and self.phase is Phase.ROWS:
-                self.phase = Phase.DONE  # rows come with COM_STMT_FETCH
         return Part.COLUMN
 
     def _columns_eof(self, payload: bytes) -> Part:
@@ -160,7 +159,13 @@ class ResponseTracker:
         if is_err(payload):
             return self._end(Part.ERR)
         if is_terminator(payload):
-            return self._finish(terminator_status(payload, self.caps), Part.END)
+            status = terminator_status(payload, self.caps)
+            if self.cursor and status & Status.CURSOR_EXISTS:
+                # MariaDB ends the metadata of a cursor with EOF/OK even under
+                # DEPRECATE_EOF; the rows come with COM_STMT_FETCH.
+                self.status, self.phase = status, Phase.DONE
+                return Part.COLUMNS_END
+            return self._finish(status, Part.END)
         return Part.ROW
 
     def _fields(self, payload: bytes) -> Part:
