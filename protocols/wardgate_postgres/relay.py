@@ -135,7 +135,10 @@ class Relay:
     async def _client_to_server(self) -> None:
         splitter = FrameSplitter(self._max)
         while True:
-            data = await self._client_reader.read(READ_SIZE)
+            try:
+                data = await self._client_reader.read(READ_SIZE)
+            except (ConnectionError, OSError):
+                data = b""
             if not data:
                 self._finish("client disconnected")
                 return
@@ -262,7 +265,10 @@ class Relay:
     async def _server_to_client(self) -> None:
         splitter = FrameSplitter(max(self._max, 1 << 30))
         while True:
-            data = await self._upstream_reader.read(READ_SIZE)
+            try:
+                data = await self._upstream_reader.read(READ_SIZE)
+            except (ConnectionError, OSError):
+                data = b""
             if not data:
                 self._send_client(
                     fatal(sqlstate.CONNECTION_FAILURE, "the upstream server closed the connection")
