@@ -76,7 +76,7 @@ async def accept(
     if is_ssl_request(packet.payload):
         if server_tls is None:
             raise HandshakeRefused("TLS is not configured for this resource", "ER_HANDSHAKE_ERROR")
-        await client.start_tls(server_tls)
+        await client.start_tls(server_tls, server_side=True)
         packet = await client.read()
     response = HandshakeResponse41.decode(packet.payload)
     tls = client.tls

@@ -15,6 +15,7 @@ from typing import Any
 
 from wardgate_mysql.codec.errors import SequenceError
 from wardgate_mysql.codec.framing import FrameDecoder, Packet, encode_packet
+from wardgate_mysql.tls import TlsLayer
 
 READ_SIZE = 64 * 1024
 FLUSH_THRESHOLD = 256 * 1024
@@ -33,10 +34,11 @@ class PacketStream:
         self._out: list[bytes] = []
         self._out_size = 0
         self.bytes_out = 0
+        self.tls_layer: TlsLayer | None = None
 
     @property
     def tls(self) -> bool:
-        return self.writer.get_extra_info("ssl_object") is not None
+        return self.tls_layer is not None
 
     def peer(self) -> tuple[str, int]:
         peer = self.writer.get_extra_info("peername")
@@ -65,13 +67,31 @@ class PacketStream:
         return self.decoder.buffered > 0
 
     async def fill(self) -> None:
-        try:
-            data = await self.reader.read(READ_SIZE)
-        except (ConnectionError, ssl.SSLError, OSError) as exc:
-            raise StreamClosed(str(exc)) from exc
+        data = await self._receive()
         if not data:
             raise StreamClosed("connection closed by peer")
-        self.decoder.feed(data)
+        if self.tls_layer is None:
+            self.decoder.feed(data)
+            return
+        self.tls_layer.feed(data)
+        self.decoder.feed(self.tls_layer.read_plain())
+        await self._send_raw(self.tls_layer.take_output())  # TLS 1.3 tickets, alerts
+
+    async def _receive(self) -> bytes:
+        try:
+            data: bytes = await self.reader.read(READ_SIZE)
+        except (ConnectionError, ssl.SSLError, OSError) as exc:
+            raise StreamClosed(str(exc)) from exc
+        return data
+
+    async def _send_raw(self, data: bytes) -> None:
+        if not data:
+            return
+        try:
+            self.writer.write(data)
+            await self.writer.drain()
+        except (ConnectionError, ssl.SSLError, OSError) as exc:
+            raise StreamClosed(str(exc)) from exc
 
     def write(self, payload: bytes) -> None:
         frame, self.seq = encode_packet(payload, self.seq)
@@ -91,19 +111,34 @@ class PacketStream:
         data = b"".join(self._out)
         self._out.clear()
         self._out_size = 0
-        try:
-            self.writer.write(data)
-            await self.writer.drain()
-        except (ConnectionError, ssl.SSLError, OSError) as exc:
-            raise StreamClosed(str(exc)) from exc
+        if self.tls_layer is not None:
+            data = self.tls_layer.encrypt(data)
+        await self._send_raw(data)
 
     async def send(self, payload: bytes) -> None:
         self.write(payload)
         await self.flush()
 
-    async def start_tls(self, context: ssl.SSLContext, server_hostname: str | None = None) -> None:
+    async def start_tls(
+        self, context: ssl.SSLContext, server_side: bool, server_hostname: str | None = None
+    ) -> None:
+        """Upgrade to TLS; bytes already received stay in the handshake."""
         await self.flush()
-        await self.writer.start_tls(context, server_hostname=server_hostname)
+        layer = TlsLayer(context, server_side, server_hostname)
+        if leftover := self.decoder.take_buffered():
+            layer.feed(leftover)
+        try:
+            while not layer.handshake_step():
+                await self._send_raw(layer.take_output())
+                data = await self._receive()
+                if not data:
+                    raise StreamClosed("connection closed during the TLS handshake")
+                layer.feed(data)
+        except ssl.SSLError as exc:
+            raise StreamClosed(f"TLS handshake failed: {exc}") from exc
+        await self._send_raw(layer.take_output())
+        self.decoder.feed(layer.read_plain())
+        self.tls_layer = layer
 
     async def close(self) -> None:
         try:

@@ -102,8 +102,8 @@ async def _maybe_tls(
     stream.write(SSLRequest(caps, charset=login.charset).encode())
     hostname = settings.server_name or settings.host if settings.tls == "verify-full" else None
     try:
-        await stream.start_tls(context, server_hostname=hostname)
-    except (OSError, ConnectionError) as exc:
+        await stream.start_tls(context, server_side=False, server_hostname=hostname)
+    except (OSError, ConnectionError, StreamClosed) as exc:
         raise UpstreamError(f"TLS with upstream {settings.address} failed: {exc}") from exc
     return True
 

@@ -72,6 +72,12 @@ class FrameDecoder:
     def feed(self, data: bytes) -> None:
         self._buffer += data
 
+    def take_buffered(self) -> bytes:
+        """Hand over the bytes not yet framed (they belong to a TLS handshake)."""
+        data = bytes(self._buffer)
+        self._buffer.clear()
+        return data
+
     def next_packet(self) -> Packet | None:
         """The next complete packet, or None when more bytes are needed."""
         while len(self._buffer) >= HEADER_SIZE:

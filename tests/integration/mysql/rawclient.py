@@ -16,8 +16,15 @@ from wardgate_mysql.codec.response_state import Phase, ResponseTracker
 
 
 class RawClient:
-    def __init__(self, port: int, token: str, *, database: str = "",
-                 deprecate_eof: bool = True, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        port: int,
+        token: str,
+        *,
+        database: str = "",
+        deprecate_eof: bool = True,
+        host: str = "127.0.0.1",
+    ) -> None:
         self.sock = socket.create_connection((host, port), timeout=10)
         self.decoder = FrameDecoder()
         self.greeting = HandshakeV10.decode(self.read().payload)
@@ -27,8 +34,9 @@ class RawClient:
         if database:
             caps |= Capability.CONNECT_WITH_DB
         self.caps = int(caps & ~Capability.CONNECT_ATTRS)
-        response = HandshakeResponse41(self.caps, "raw", b"x" * 20, database,
-                                       "mysql_native_password")
+        response = HandshakeResponse41(
+            self.caps, "raw", b"x" * 20, database, "mysql_native_password"
+        )
         self.write(response.encode(), 1)
         switch = self.read()
         if switch.first == 0xFE:
@@ -48,8 +56,9 @@ class RawClient:
     def write(self, payload: bytes, seq: int = 0) -> None:
         self.sock.sendall(encode_packet(payload, seq)[0])
 
-    def command(self, payload: bytes, phase: Phase | None = Phase.FIRST,
-                cursor: bool = False) -> list[Packet]:
+    def command(
+        self, payload: bytes, phase: Phase | None = Phase.FIRST, cursor: bool = False
+    ) -> list[Packet]:
         """Send one command (seq 0) and read its whole response."""
         self.write(payload, 0)
         if phase is None:
