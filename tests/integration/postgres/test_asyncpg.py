@@ -137,12 +137,13 @@ def test_timeout_cancels_backend(
     """asyncpg cancels on timeout; the upstream backend must stop while the client stays."""
     marker = "wg_cancel_marker_1"
 
-    def upstream_still_sleeping() -> bool:
+    async def upstream_still_sleeping() -> bool:
+        # asyncpg sends the CancelRequest from a background task: keep the loop running
         deadline = time.monotonic() + 5
         while _active_sleeps(direct_conn, marker):
             if time.monotonic() > deadline:
                 return True
-            time.sleep(0.1)
+            await asyncio.sleep(0.1)
         return False
 
     async def main() -> None:
@@ -152,7 +153,7 @@ def test_timeout_cancels_backend(
             with pytest.raises(asyncio.TimeoutError):
                 await conn.fetch(f"SELECT pg_sleep(30) AS {marker}", timeout=0.5)
             assert time.monotonic() - started < 5
-            assert not upstream_still_sleeping(), "the upstream backend was not cancelled"
+            assert not await upstream_still_sleeping(), "the upstream backend was not cancelled"
             assert await conn.fetchval("SELECT 7") == 7
         finally:
             await conn.close()

@@ -16,9 +16,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
 def psql(
-    url: str, *commands: str, env: dict[str, str] | None = None
+    url: str, *commands: str, env: dict[str, str] | None = None, flags: str = "-At"
 ) -> subprocess.CompletedProcess[str]:
-    argv = ["psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", url]
+    argv = ["psql", "-X", flags, "-v", "ON_ERROR_STOP=1", url]
     for command in commands:
         argv += ["-c", command]
     full_env = dict(os.environ, PGCONNECT_TIMEOUT="10", **(env or {}))
@@ -51,6 +51,7 @@ def test_describe_meta_commands(machine_gateway: Gateway) -> None:
             r"\d wg_described",
             r"\dt pg_catalog.pg_class",
             r"\l",
+            flags="-A",  # footers such as "Indexes:" only print outside tuples-only mode
         )
     )
     assert "note" in out
