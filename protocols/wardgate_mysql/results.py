@@ -94,8 +94,11 @@ class ResponseRelay:
     async def _stream(self) -> bytes:
         while True:
             payload = await self._read()
-            part = self.tracker.feed(payload)
-            out = await self._handle(part, payload)
+            try:
+                part = self.tracker.feed(payload)
+                out = await self._handle(part, payload)
+            except MySQLProtocolError as exc:
+                raise UpstreamLost(f"upstream protocol error: {exc.message}") from exc
             if self.tracker.done:
                 return out
             if out:

@@ -107,9 +107,15 @@ class MariaDB:
 
     def _install(self) -> None:
         _give_to_server_user(self.base)
-        argv = ["mariadb-install-db", "--no-defaults", f"--datadir={self.base / 'data'}",
-                "--auth-root-authentication-method=normal", "--skip-test-db",
-                "--skip-name-resolve", *self._user_args()]
+        argv = [
+            "mariadb-install-db",
+            "--no-defaults",
+            f"--datadir={self.base / 'data'}",
+            "--auth-root-authentication-method=normal",
+            "--skip-test-db",
+            "--skip-name-resolve",
+            *self._user_args(),
+        ]
         result = subprocess.run(argv, capture_output=True, timeout=120, check=False)
         if result.returncode:
             raise RuntimeError(f"mariadb-install-db failed:\n{result.stderr.decode()}")
@@ -117,17 +123,29 @@ class MariaDB:
     def _launch(self) -> None:
         tls = self.base / "tls"
         argv = [
-            "mariadbd", "--no-defaults", f"--datadir={self.base / 'data'}",
-            f"--socket={self.socket}", f"--port={self.port}", "--bind-address=127.0.0.1",
-            f"--pid-file={self.base / 'mysqld.pid'}", f"--log-error={self.log_path}",
-            f"--ssl-ca={tls / 'ca.pem'}", f"--ssl-cert={tls / 'server.pem'}",
-            f"--ssl-key={tls / 'server.key'}", "--skip-name-resolve", "--skip-log-bin",
-            "--innodb-buffer-pool-size=32M", "--innodb-log-file-size=16M",
-            "--innodb-flush-log-at-trx-commit=0", "--max-allowed-packet=64M",
-            "--performance-schema=OFF", *self._user_args(),
+            "mariadbd",
+            "--no-defaults",
+            f"--datadir={self.base / 'data'}",
+            f"--socket={self.socket}",
+            f"--port={self.port}",
+            "--bind-address=127.0.0.1",
+            f"--pid-file={self.base / 'mysqld.pid'}",
+            f"--log-error={self.log_path}",
+            f"--ssl-ca={tls / 'ca.pem'}",
+            f"--ssl-cert={tls / 'server.pem'}",
+            f"--ssl-key={tls / 'server.key'}",
+            "--skip-name-resolve",
+            "--skip-log-bin",
+            "--innodb-buffer-pool-size=32M",
+            "--innodb-log-file-size=16M",
+            "--innodb-flush-log-at-trx-commit=0",
+            "--max-allowed-packet=64M",
+            "--performance-schema=OFF",
+            *self._user_args(),
         ]
-        self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self._proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
 
     def _wait(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -146,8 +164,9 @@ class MariaDB:
     def sql(self, statements: str) -> str:
         """Run SQL as root over the unix socket; returns tab-separated output."""
         argv = ["mariadb", "--no-defaults", f"--socket={self.socket}", "-uroot", "-N", "-B"]
-        result = subprocess.run(argv, input=statements.encode(), capture_output=True,
-                                timeout=60, check=False)
+        result = subprocess.run(
+            argv, input=statements.encode(), capture_output=True, timeout=60, check=False
+        )
         if result.returncode:
             raise RuntimeError(f"SQL failed: {result.stderr.decode()}")
         return result.stdout.decode()

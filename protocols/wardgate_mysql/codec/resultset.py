@@ -54,7 +54,7 @@ class ColumnDefinition41:
     flags: int = 0
     decimals: int = 0
     catalog: str = "def"
-    default: bytes | None = None  # only in COM_FIELD_LIST responses
+    default: bytes = b""  # COM_FIELD_LIST only: the lenenc default value or 0xFB (NULL)
     raw: bytes = field(default=b"", compare=False, repr=False)
 
     @classmethod
@@ -65,7 +65,7 @@ class ColumnDefinition41:
         fixed = Reader(r.lenenc_bytes(), "ColumnDefinition41 fixed fields")
         charset, length, ctype = fixed.uint(2), fixed.uint(4), fixed.uint(1)
         flags, decimals = fixed.uint(2), fixed.uint(1)
-        default = r.lenenc_bytes() if not r.at_end() else None
+        default = r.rest()
         return cls(
             schema,
             table,
@@ -92,8 +92,8 @@ class ColumnDefinition41:
             + put_int(self.decimals, 1)
             + b"\0\0"
         )
-        tail = b"" if self.default is None else put_lenenc_bytes(self.default)
-        return b"".join(put_lenenc_str(t) for t in texts) + put_lenenc_bytes(fixed) + tail
+        body = b"".join(put_lenenc_str(t) for t in texts) + put_lenenc_bytes(fixed)
+        return body + self.default
 
 
 Values = list[bytes | None]
