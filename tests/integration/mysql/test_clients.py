@@ -157,7 +157,8 @@ def test_mysql_connector_prepared_types(
             (1,),
         )
         row = cur.fetchone()
-        assert tuple(row[:16]) == EXPECTED_TYPES and row[16] is None
+        assert tuple(row[:16]) == EXPECTED_TYPES
+        assert row[16] is None
         cur.execute("SELECT ?, ?, ?, ?", ("text", 12, 2.5, None))
         assert tuple(cur.fetchone()) == ("text", 12, 2.5, None)
         cur.close()

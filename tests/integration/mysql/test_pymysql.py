@@ -16,7 +16,8 @@ def test_select_version_reaches_client(connect: Any) -> None:
     with conn.cursor() as cur:
         cur.execute("SELECT VERSION(), 1 + 1")
         version, two = cur.fetchone()
-    assert "MariaDB" in version and two == 2
+    assert "MariaDB" in version
+    assert two == 2
     assert "MariaDB" in conn.get_server_info()
 
 
@@ -25,7 +26,8 @@ def test_ten_thousand_rows(connect: Any) -> None:
         cur.execute("SELECT id, name, price FROM items ORDER BY id")
         rows = cur.fetchall()
     assert len(rows) == ROWS
-    assert rows[0][:2] == (1, "item-1") and rows[-1][0] == ROWS
+    assert rows[0][:2] == (1, "item-1")
+    assert rows[-1][0] == ROWS
 
 
 def test_twenty_mib_row_both_ways(connect: Any) -> None:
@@ -34,7 +36,8 @@ def test_twenty_mib_row_both_ways(connect: Any) -> None:
     with conn.cursor() as cur:
         cur.execute("SELECT REPEAT('x', 20 * 1024 * 1024) AS big, 7")
         value, seven = cur.fetchone()
-        assert len(value) == 20 * 1024 * 1024 and seven == 7
+        assert len(value) == 20 * 1024 * 1024
+        assert seven == 7
         cur.execute("SELECT LENGTH(%s)", (big,))  # a > 16 MiB multi-packet command
         assert cur.fetchone()[0] == len(big)
 
