@@ -181,7 +181,7 @@ class ComStatement:
         command, statement_id = r.uint(1), r.uint(4)
         rows = r.uint(4) if command == Com.STMT_FETCH else 0
         if not r.at_end():
-            raise MalformedPacket(f"{Com(command).name}: trailing bytes")
+            raise MalformedPacket(f"COM_STMT command 0x{command:02x}: trailing bytes")
         return cls(command, statement_id, rows, payload)
 
     def encode(self) -> bytes:
