@@ -92,25 +92,24 @@ class ResponseTracker:
         return []
 
     def on_error(self, message: str) -> tuple[bytes | None, list[Outcome]]:
-        """An ErrorResponse: returns (replacement frame or None, finished outcomes)."""
-        if self.substitute_sql in message:
-            for entry in self._pending:
-                if entry.refusal:
-                    replacement, entry.error = entry.refusal, "refused"
-                    entry.refusal = b""
-                    if entry.kind == REFUSED:
-                        self._pending.remove(entry)
-                        return replacement, [entry.outcome()]
-                    return replacement, []
-        current = self._current()
-        if current is None:
+        """An ErrorResponse: returns (replacement frame or None, finished outcomes).
+
+        Only the error of the command the server is answering now can be a
+        substitute's: an error that merely quotes the nonce (a client that learnt
+        it) is never swapped for a refusal of a later command.
+        """
+        entry = self._current()
+        if entry is None:
             return None, []
-        entry = current
-        entry.error = entry.error or message
+        replacement = None
+        if entry.refusal and self.substitute_sql in message:
+            replacement, entry.error, entry.refusal = entry.refusal, "refused", b""
+        else:
+            entry.error = entry.error or message
         if entry.kind in (EXECUTE, REFUSED):
             self._pending.remove(entry)
-            return None, [entry.outcome()]
-        return None, []
+            return replacement, [entry.outcome()]
+        return replacement, []
 
     def on_ready(self, status: str) -> list[Outcome]:
         """ReadyForQuery: ends the oldest Query, or the batch up to the oldest Sync."""

@@ -18,7 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from wardgate.config.interpolation import ReferenceError_, Resolver, default_resolvers, interpolate
 from wardgate.config.model import WardgateConfig
-from wardgate.config.yamlsource import LineDict, line_of, load_yaml
+from wardgate.config.yamlsource import DuplicateKey, LineDict, line_of, load_yaml
 from wardgate.plugins import PluginRegistry
 
 
@@ -96,6 +96,27 @@ def _validate_upstreams(
     return upstreams, issues
 
 
+def _duplicates(
+    names: list[str], section: tuple[int | str, ...], what: str, tree: Any, file: str
+) -> list[ConfigIssue]:
+    issues, seen = [], set()
+    for index, name in enumerate(names):
+        if name in seen:
+            location = (*section, index, "name")
+            message = f"duplicate {what} names: {name}"
+            issues.append(ConfigIssue(file, line_of(tree, location), _dotted(location), message))
+        seen.add(name)
+    return issues
+
+
+def _duplicate_names(config: WardgateConfig, tree: Any, file: str) -> list[ConfigIssue]:
+    resources = [resource.name for resource in config.resources]
+    tokens = [token.name for token in config.identity.tokens]
+    return _duplicates(resources, ("resources",), "resource", tree, file) + _duplicates(
+        tokens, ("identity", "tokens"), "token", tree, file
+    )
+
+
 def policy_version(tree: Any) -> str:
     """A short stable hash of the normalized configuration, logged with decisions."""
     canonical = json.dumps(tree, sort_keys=True, separators=(",", ":"), default=str)
@@ -116,6 +137,11 @@ def load_config(
         raise ConfigError([ConfigIssue(file, 0, "", f"cannot read: {exc.strerror}")]) from None
     try:
         tree = load_yaml(text)
+    except DuplicateKey as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark is not None else 0
+        raise ConfigError(
+            [ConfigIssue(file, line, _dotted(exc.location), exc.problem or "duplicate key")]
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 0
@@ -137,7 +163,11 @@ def load_config(
         config = WardgateConfig.model_validate(tree)
     except ValidationError as exc:
         raise ConfigError(_issues_from_validation(exc, tree, file)) from None
-    upstreams, issues = _validate_upstreams(config, tree, file, plugins or PluginRegistry())
+    issues = _duplicate_names(config, tree, file)
+    upstreams, upstream_issues = _validate_upstreams(
+        config, tree, file, plugins or PluginRegistry()
+    )
+    issues += upstream_issues
     if issues:
         raise ConfigError(issues)
     return LoadedConfig(path=path, config=config, upstreams=upstreams, version=version)

@@ -31,6 +31,20 @@ def parse_listen(value: str) -> tuple[str, int]:
     return host, int(port)
 
 
+ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+def check_secure_url(value: str) -> None:
+    """https everywhere; plain http only to a loopback host (tests, a local Vault agent)."""
+    scheme, sep, rest = value.partition("://")
+    host = rest.split("/", 1)[0].rsplit(":", 1)[0] if not rest.startswith("[") else "[::1]"
+    if not sep or scheme not in ("https", "http"):
+        raise ValueError(f"expected an http(s) URL, got {value!r}")
+    if scheme == "http" and host not in LOOPBACK_HOSTS:
+        raise ValueError(f"{value!r} must use https (plain http is allowed only to loopback)")
+
+
 class AdminConfig(Strict):
     listen: str = "127.0.0.1:8080"
 
@@ -65,16 +79,47 @@ class StaticToken(Strict):
         return value.lower()
 
 
-class IdentityConfig(Strict):
-    tokens: tuple[StaticToken, ...] = ()
+class OidcIssuer(Strict):
+    """One trusted OIDC issuer (docs/identity.md)."""
 
-    @model_validator(mode="after")
-    def _unique(self) -> IdentityConfig:
-        names = [token.name for token in self.tokens]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        if duplicates:
-            raise ValueError(f"duplicate token names: {', '.join(duplicates)}")
-        return self
+    issuer: Annotated[str, Field(min_length=1)]
+    audience: tuple[str, ...]
+    name_claim: str = "sub"
+    groups_claim: str = "groups"
+    algorithms: tuple[str, ...] = ("RS256", "ES256")
+    leeway: Annotated[float, Field(ge=0, le=300)] = 30.0
+    jwks_uri: str | None = None  # skip discovery and fetch keys from here
+    jwks_max_age: Annotated[float, Field(gt=0)] = 3600.0
+    jwks_min_refresh_interval: Annotated[float, Field(ge=0)] = 30.0
+    require: dict[str, str] = Field(default_factory=dict)  # claim path -> exact value
+    client_id: str | None = None  # for `wardgate login`
+    ca_file: str | None = None
+
+    @field_validator("audience", mode="before")
+    @classmethod
+    def _audience(cls, value: Any) -> Any:
+        return (value,) if isinstance(value, str) else value
+
+    @field_validator("issuer", "jwks_uri")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_secure_url(value)
+        return value
+
+    @field_validator("algorithms")
+    @classmethod
+    def _asymmetric(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [alg for alg in value if alg not in ASYMMETRIC_ALGORITHMS]
+        if bad or not value:
+            allowed = ", ".join(ASYMMETRIC_ALGORITHMS)
+            raise ValueError(f"algorithms must be asymmetric ({allowed}); got {bad or 'none'}")
+        return value
+
+
+class IdentityConfig(Strict):
+    oidc: tuple[OidcIssuer, ...] = ()
+    tokens: tuple[StaticToken, ...] = ()  # duplicate names: reported by the loader
 
 
 class ServerTls(Strict):
@@ -100,14 +145,36 @@ class StaticCredentials(Strict):
         return self
 
 
+class VaultCredentials(Strict):
+    """Dynamic credentials leased per session from a Vault secrets engine."""
+
+    path: str | None = None  # e.g. database/creds/orders-ro; the default for every identity
+    roles_by_group: dict[str, str] = Field(default_factory=dict)  # group -> path, first match
+    idle_reuse: Annotated[float, Field(ge=0)] | None = None  # overrides vault.idle_reuse
+
+    @model_validator(mode="after")
+    def _some_path(self) -> VaultCredentials:
+        if self.path is None and not self.roles_by_group:
+            raise ValueError("credentials.vault needs a path or roles_by_group")
+        return self
+
+
 class CredentialsConfig(Strict):
     static: StaticCredentials | None = None
+    vault: VaultCredentials | None = None
 
     @model_validator(mode="after")
     def _some_source(self) -> CredentialsConfig:
-        if self.static is None:
-            raise ValueError("credentials need a source: static")
+        if (self.static is None) == (self.vault is None):
+            raise ValueError("credentials need exactly one source: static or vault")
         return self
+
+
+class AccessConfig(Strict):
+    """Who may open a resource at all; checked before any upstream connection."""
+
+    groups: tuple[str, ...] = ()
+    identities: tuple[str, ...] = ()
 
 
 class ResourceConfig(Strict):
@@ -118,6 +185,7 @@ class ResourceConfig(Strict):
     upstream: dict[str, Any] = Field(default_factory=dict)
     databases: tuple[str, ...] | None = None
     credentials: CredentialsConfig
+    access: AccessConfig | None = None  # None: every authenticated identity
     reuse_port: bool = False  # SO_REUSEPORT: several processes share the port
 
     @field_validator("listen")
@@ -125,6 +193,55 @@ class ResourceConfig(Strict):
     def _listen(cls, value: str) -> str:
         parse_listen(value)
         return value
+
+
+VAULT_AUTH_METHODS = ("token", "approle", "jwt", "kubernetes")
+K8S_TOKEN_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+
+
+class VaultAuth(Strict):
+    """How wardgate logs in to Vault (docs/vault.md); secrets come from env vars or files."""
+
+    method: str = "token"
+    mount: str | None = None  # default: the method name
+    token_env: str = "VAULT_TOKEN"
+    token_file: str | None = None
+    role_id: str | None = None
+    role_id_env: str | None = None
+    secret_id_env: str | None = None
+    secret_id_file: str | None = None
+    role: str | None = None  # jwt and kubernetes
+    jwt_env: str | None = None
+    jwt_file: str | None = None  # jwt: wardgate's workload token; kubernetes: SA token
+
+    @model_validator(mode="after")
+    def _complete(self) -> VaultAuth:
+        if self.method not in VAULT_AUTH_METHODS:
+            raise ValueError(f"vault.auth.method must be one of {', '.join(VAULT_AUTH_METHODS)}")
+        if self.method == "approle" and not (self.role_id or self.role_id_env):
+            raise ValueError("approle needs role_id or role_id_env")
+        if self.method in ("jwt", "kubernetes") and not self.role:
+            raise ValueError(f"{self.method} auth needs a role")
+        if self.method == "jwt" and not (self.jwt_env or self.jwt_file):
+            raise ValueError("jwt auth needs jwt_env or jwt_file")
+        return self
+
+
+class VaultConfig(Strict):
+    url: str
+    auth: VaultAuth = VaultAuth()
+    namespace: str | None = None
+    ca_file: str | None = None
+    timeout: Annotated[float, Field(gt=0)] = 5.0
+    idle_reuse: Annotated[float, Field(ge=0)] = 30.0  # seconds a released lease stays reusable
+    renew_fraction: Annotated[float, Field(gt=0, lt=1)] = 2 / 3
+    max_concurrency: Annotated[int, Field(ge=1, le=64)] = 8
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        check_secure_url(value)
+        return value.rstrip("/")
 
 
 class LimitsConfig(Strict):
@@ -143,14 +260,14 @@ class WardgateConfig(Strict):
     admin: AdminConfig = AdminConfig()
     state: StateConfig = StateConfig()
     identity: IdentityConfig = IdentityConfig()
+    vault: VaultConfig | None = None
     resources: tuple[ResourceConfig, ...] = ()
     limits: LimitsConfig = LimitsConfig()
     logging: LoggingConfig = LoggingConfig()
 
     @model_validator(mode="after")
-    def _unique_resources(self) -> WardgateConfig:
-        names = [resource.name for resource in self.resources]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        if duplicates:
-            raise ValueError(f"duplicate resource names: {', '.join(duplicates)}")
+    def _vault_configured(self) -> WardgateConfig:
+        needs_vault = [r.name for r in self.resources if r.credentials.vault is not None]
+        if needs_vault and self.vault is None:
+            raise ValueError(f"resources {', '.join(needs_vault)} lease from Vault: add `vault`")
         return self

@@ -29,8 +29,18 @@ class LineList(list[Any]):
     item_lines: list[int]
 
 
+class DuplicateKey(yaml.constructor.ConstructorError):
+    """A key given twice in one mapping; `location` is its dotted path."""
+
+    def __init__(self, location: tuple[int | str, ...], mark: yaml.Mark) -> None:
+        super().__init__(None, None, f"duplicate key {location[-1]!r}", mark)
+        self.location = location
+
+
 class _LineLoader(yaml.SafeLoader):
-    pass
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.path: list[int | str] = []
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
@@ -42,16 +52,20 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
         if not isinstance(key, str):
             key = str(key)
         if key in result:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
+            raise DuplicateKey((*loader.path, key), key_node.start_mark)
+        loader.path.append(key)
         result[key] = loader.construct_object(value_node, deep=True)
+        loader.path.pop()
         result.key_lines[key] = key_node.start_mark.line + 1
     return result
 
 
 def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineList:
-    result = LineList(loader.construct_object(item, deep=True) for item in node.value)
+    result = LineList()
+    for index, item in enumerate(node.value):
+        loader.path.append(index)
+        result.append(loader.construct_object(item, deep=True))
+        loader.path.pop()
     result.line = node.start_mark.line + 1
     result.item_lines = [item.start_mark.line + 1 for item in node.value]
     return result

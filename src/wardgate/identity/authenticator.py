@@ -16,7 +16,10 @@ class Authenticator:
         secret = credential.secret
         if not secret or len(secret) > MAX_TOKEN_CHARS:
             raise AuthenticationFailed("no usable token was presented")
-        identity = self._static.verify(secret)
+        try:
+            identity = self._static.verify(secret)
+        except UnicodeError:
+            raise AuthenticationFailed("the presented token is not valid") from None
         if identity is None:
             raise AuthenticationFailed("the presented token is not valid")
         return identity

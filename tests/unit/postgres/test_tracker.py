@@ -264,11 +264,6 @@ def test_another_connections_substitute_is_not_recognised(tracker: ResponseTrack
     assert tracker.on_ready("I")[0].error == substitute_error(foreign)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: on_error swaps any error that mentions the substitute identifier for the first "
-    "pending refusal, even when the error belongs to an earlier, allowed command",
-)
 def test_error_of_an_allowed_command_is_never_swapped_for_a_later_refusal(
     tracker: ResponseTracker,
 ) -> None:
