@@ -227,11 +227,13 @@ class Relay:
         return message.raw
 
     def _bind(self, message: Bind) -> bytes:
+        """Refuse a portal over a refused or unknown statement (reported once, at Parse)."""
         decision = self._statements.get(message.statement)
         if decision is None or not decision.allowed:
             self._portals.pop(message.portal, None)
             reason = _refusal_text(decision) if decision else "statement was never prepared"
-            return self._refuse_extended(decision.command_id if decision else "", reason, decision)
+            self.tracker.expect(REFUSED, "", self._refusal_frame(reason, decision))
+            return self._substitute_parse()
         self._portals[message.portal] = decision.command_id
         return message.raw
 
@@ -257,6 +259,10 @@ class Relay:
     ) -> bytes:
         self._session.event("refused", command_id=command_id, reason=reason)
         self.tracker.expect(REFUSED, command_id, self._refusal_frame(reason, decision))
+        return self._substitute_parse()
+
+    def _substitute_parse(self) -> bytes:
+        """A Parse that fails at parse time into a statement name no client can use."""
         name = f"wardgate_{self.tracker.nonce}"
         return Parse.build(name, self.tracker.substitute_sql, ()).raw
 
@@ -286,7 +292,8 @@ class Relay:
                 self._finish("upstream protocol error")
                 return
             for outcome in outcomes:
-                await self._session.report(outcome)
+                if outcome.command_id:  # portals over refused statements were reported at Parse
+                    await self._session.report(outcome)
             self._send_client(b"".join(chunks))
             await self._client_writer.drain()
             if self._draining and self.tracker.idle:
