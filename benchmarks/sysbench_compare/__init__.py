@@ -1,0 +1,1 @@
+"""sysbench oltp_read_only: direct to MariaDB vs through wardgate, interleaved."""
