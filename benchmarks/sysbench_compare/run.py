@@ -32,8 +32,8 @@ from benchmarks.common.stats import interleaved, ratio, summary
 from benchmarks.common.wardgate import REPO, new_token, start_wardgate
 
 sys.path.insert(0, str(REPO / "tests"))
-from support.certs import make_certs  # noqa: E402
-from support.mariadb import MariaDB  # noqa: E402
+from support.certs import make_certs
+from support.mariadb import MariaDB
 
 NAME = "sysbench_compare"
 TARGETS = ("direct", "wardgate")
