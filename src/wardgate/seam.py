@@ -255,6 +255,13 @@ class ListenerContext:
     server_tls: ssl.SSLContext | None = None
     tls_required: bool = False
     limits: Limits = Limits()
+    listen_host: str = ""  # the address the listener binds (loopback-only listeners)
+
+    @property
+    def loopback_listener(self) -> bool:
+        """True when the listener binds only a loopback address."""
+        host = self.listen_host.strip("[]")
+        return host in ("localhost", "::1") or host.startswith("127.")
 
 
 @runtime_checkable
@@ -274,6 +281,16 @@ class ProtocolListener(Protocol):
     async def drain(self) -> None:
         """Stop starting new commands; let in-flight ones finish (graceful shutdown)."""
         ...
+
+
+class StartableListener(ProtocolListener, Protocol):
+    """A listener with set-up to do before the first connection (optional).
+
+    The core awaits `start()` once, before binding the socket; an exception stops
+    the gateway from starting (the error names the resource).
+    """
+
+    async def start(self) -> None: ...
 
 
 class ProtocolPlugin(Protocol):

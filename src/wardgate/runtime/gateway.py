@@ -91,6 +91,7 @@ class GatewayRuntime:
             server_tls=server_context(resource.tls, self.base_dir) if resource.tls else None,
             tls_required=bool(resource.tls and resource.tls.required),
             limits=limits,
+            listen_host=parse_listen(resource.listen)[0],
         )
         host, port = parse_listen(resource.listen)
         return ResourceListener(

@@ -39,6 +39,9 @@ class ResourceListener:
         self._connections: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
+        start_hook = getattr(self._handler, "start", None)
+        if start_hook is not None:
+            await start_hook()
         self._server = await asyncio.start_server(
             self._serve_connection,
             self._host,
