@@ -1,0 +1,172 @@
+"""The classifier: lex, split, fingerprint, look up or analyse, resolve, combine.
+
+Theory of operation (docs/classification.md has the long version)::
+
+    text ──lex (server's rules, ParseSettings)──▶ tokens ──split at ;──▶ statements
+    statement ──fingerprint──▶ key ──cache hit──▶ Analysis
+                                   └─miss: re-lex the fingerprint, rules + sqlglot─┘
+    Analysis ──resolve (catalog, prepared names, database)──▶ StatementClassification
+    statements ──strictest kind, union of the rest──▶ Classification
+
+The hot path (a shape seen before) is one lex and a dict lookup; sqlglot runs only
+on a miss. Every exception anywhere turns the result into ``unknown``: this is a
+security boundary and a crash must never read as permission.
+"""
+
+from __future__ import annotations
+
+from sqlglot import ErrorLevel, exp
+from sqlglot import parse as sqlglot_parse
+
+from wardgate.classify import mysql_handlers
+from wardgate.classify.cache import ClassificationCache
+from wardgate.classify.context import (
+    DEFAULT_SETTINGS,
+    FunctionCatalog,
+    ParseSettings,
+    PreparedRegistry,
+)
+from wardgate.classify.draft import Analysis, unknown_analysis
+from wardgate.classify.fingerprint import fingerprint, split_statements
+from wardgate.classify.lexer import STRING, LexError, Token, lex
+from wardgate.classify.model import (
+    DIALECTS,
+    Classification,
+    Kind,
+    StatementClassification,
+    combine,
+    strictest,
+    unique,
+)
+from wardgate.classify.parsing import Env, ParseFn
+from wardgate.classify.resolve import resolve
+from wardgate.classify.statements import analyze_statement
+
+#: Texts longer than this are not classified (unknown): bounds CPU per statement.
+DEFAULT_MAX_CHARS = 4 * 1024 * 1024
+
+
+def parse_with_sqlglot(sql: str, dialect: str) -> exp.Expr:
+    """Parse exactly one statement, raising on any error."""
+    statements = sqlglot_parse(sql, read=dialect, error_level=ErrorLevel.RAISE)
+    if len(statements) != 1 or statements[0] is None:
+        raise ValueError("expected exactly one statement")
+    tree: exp.Expr = statements[0]
+    return tree
+
+
+class Classifier:
+    """Classifies SQL text; holds the fingerprint cache and the injected parser."""
+
+    def __init__(
+        self,
+        cache: ClassificationCache | None = None,
+        parse: ParseFn = parse_with_sqlglot,
+        max_chars: int = DEFAULT_MAX_CHARS,
+    ) -> None:
+        self.cache = cache if cache is not None else ClassificationCache()
+        self.parse = parse
+        self.max_chars = max_chars
+
+    def classify(
+        self,
+        sql: str,
+        dialect: str,
+        *,
+        settings: ParseSettings | None = None,
+        catalog: FunctionCatalog | None = None,
+        registry: PreparedRegistry | None = None,
+        database: str | None = None,
+    ) -> Classification:
+        if dialect not in DIALECTS:
+            raise ValueError(f"unsupported dialect {dialect!r}; expected one of {sorted(DIALECTS)}")
+        settings = settings or DEFAULT_SETTINGS
+        try:
+            return self._classify(sql, dialect, settings, catalog, registry, database)
+        except Exception as error:  # fail closed: never let a crash read as a read
+            return _unknown(f"classifier error ({type(error).__name__})")
+
+    def _classify(
+        self,
+        sql: str,
+        dialect: str,
+        settings: ParseSettings,
+        catalog: FunctionCatalog | None,
+        registry: PreparedRegistry | None,
+        database: str | None,
+    ) -> Classification:
+        if len(sql) > self.max_chars:
+            return _unknown(f"statement text longer than {self.max_chars} characters")
+        try:
+            lexed = lex(sql, dialect, settings, conditional=True)
+            absent = lex(sql, dialect, settings, conditional=False) if lexed.conditional else None
+        except LexError as error:
+            return _unknown(f"cannot lex the text: {error}")
+
+        def run(tokens: list[Token]) -> tuple[StatementClassification, ...]:
+            analyses = self.analyses(tokens, dialect, settings)
+            return tuple(resolve(a, catalog, registry, database) for a in analyses)
+
+        present = run(lexed.tokens)
+        whole = combine(present, "; ".join(s.fingerprint for s in present))
+        if absent is None:
+            return whole
+        return _with_variant(whole, run(absent.tokens))
+
+    def analyses(
+        self, tokens: list[Token], dialect: str, settings: ParseSettings
+    ) -> list[Analysis]:
+        """The cached (or freshly computed) analysis of each statement of `tokens`."""
+        results = []
+        for statement in split_statements(tokens):
+            key = (dialect, settings, statement_fingerprint(statement, dialect))
+            analysis = self.cache.get(key)
+            if analysis is None:
+                analysis = self._analyze(key[2], dialect, settings)
+                self.cache.put(key, analysis)
+            results.append(analysis)
+        return results
+
+    def _analyze(self, fp: str, dialect: str, settings: ParseSettings) -> Analysis:
+        """Classify a fingerprint string — never the original text (soundness)."""
+        try:
+            statements = split_statements(lex(fp, dialect, settings).tokens)
+            if len(statements) != 1:
+                return unknown_analysis("fingerprint is not one statement", fp)
+            env = Env(dialect, settings, self.parse, analyze_statement)
+            return analyze_statement(statements[0], env).freeze(fp)
+        except Exception as error:
+            return unknown_analysis(f"cannot classify ({type(error).__name__})", fp)
+
+
+def statement_fingerprint(tokens: list[Token], dialect: str) -> str:
+    """The fingerprint of one statement (MySQL PREPARE FROM '…' keeps its text)."""
+    if dialect == "mysql" and mysql_handlers.keeps_literal(tokens):
+        body = tokens[3]
+        tokens = [*tokens[:3], Token(STRING, body.key, body.key)]
+        return fingerprint(tokens, keep_strings=True)
+    return fingerprint(tokens)
+
+
+def _unknown(reason: str) -> Classification:
+    statement = StatementClassification(kind=Kind.UNKNOWN, reasons=(reason,))
+    return combine((statement,), "")
+
+
+def _with_variant(
+    whole: Classification, other: tuple[StatementClassification, ...]
+) -> Classification:
+    """Fold in the reading without conditional executable comments: stricter wins."""
+    reason = "versioned or MariaDB executable comment: classified with and without it"
+    flags = whole.flags.union(*(s.flags for s in other))
+    if len(other) > 1:
+        flags |= {"multi_statement"}
+    return Classification(
+        kind=strictest([whole.kind, *(s.kind for s in other)]),
+        flags=flags,
+        tables=unique([*whole.tables, *(t for s in other for t in s.tables)]),
+        functions=unique([*whole.functions, *(f for s in other for f in s.functions)]),
+        statements=whole.statements,
+        fingerprint=whole.fingerprint,
+        reasons=unique([*whole.reasons, *(r for s in other for r in s.reasons), reason]),
+    )

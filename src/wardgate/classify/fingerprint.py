@@ -1,0 +1,136 @@
+"""Statement splitting and the literal-free fingerprint.
+
+Soundness argument (the cache relies on it): the fingerprint of a statement is the
+canonical rendering of its tokens — comments dropped, every literal value replaced
+by ``'?'`` or ``0``, whitespace normalised, PostgreSQL identifiers folded as the server
+folds them. On a cache miss the classifier does *not* look at the original text
+again: it re-lexes the fingerprint string and classifies that. So the classification
+is a function of (dialect, parse settings, fingerprint) and two statements with the
+same fingerprint cannot classify differently. Whatever a literal's value could decide
+(``SET sql_mode = '…'``, ``set_config('…', …)``) the rules must decide from the
+shape alone; the one exception, MySQL ``PREPARE name FROM '<sql>'``, keeps its
+literal in the fingerprint.
+
+Two normalisations shrink the key space without changing any classification:
+adjacent string literals become one (both servers concatenate them), and repeated
+literal-only rows after ``VALUES`` collapse to the first, so a bulk INSERT of any
+size has one fingerprint.
+"""
+
+from __future__ import annotations
+
+from wardgate.classify.lexer import HINT, NUMBER, PARAM, PUNCT, QIDENT, STRING, WORD, Token
+
+_LITERAL_KINDS = frozenset({STRING, NUMBER, PARAM})
+_LITERAL_WORDS = frozenset({"NULL", "TRUE", "FALSE", "DEFAULT"})
+_NAME_KINDS = frozenset({WORD, QIDENT})
+
+
+def split_statements(tokens: list[Token]) -> list[list[Token]]:
+    """Statements of a token list, cut at every ``;`` (empty statements dropped)."""
+    statements: list[list[Token]] = []
+    current: list[Token] = []
+    for token in tokens:
+        if token.kind == PUNCT and token.text == ";":
+            if current:
+                statements.append(current)
+            current = []
+        else:
+            current.append(token)
+    if current:
+        statements.append(current)
+    return statements
+
+
+def normalize(tokens: list[Token], keep_strings: bool = False) -> list[Token]:
+    """Merge adjacent strings and collapse repeated literal rows after VALUES."""
+    merged: list[Token] = []
+    for token in tokens:
+        if token.kind == STRING and not keep_strings and merged and merged[-1].kind == STRING:
+            continue
+        merged.append(token)
+    return _collapse_values(merged)
+
+
+def _collapse_values(tokens: list[Token]) -> list[Token]:
+    out: list[Token] = []
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        out.append(token)
+        index += 1
+        if token.kind == WORD and token.key == "VALUES":
+            index = _copy_rows(tokens, index, out)
+    return out
+
+
+def _copy_rows(tokens: list[Token], index: int, out: list[Token]) -> int:
+    """Copy the first literal-only row at `index` and skip identical ones after it."""
+    first = _literal_row(tokens, index)
+    if first is None:
+        return index
+    out.extend(tokens[index:first])
+    signature = [token.text for token in tokens[index:first]]
+    while _is_comma(tokens, first):
+        nxt = _literal_row(tokens, first + 1)
+        if nxt is None or [t.text for t in tokens[first + 1 : nxt]] != signature:
+            break
+        first = nxt
+    return first
+
+
+def _is_comma(tokens: list[Token], index: int) -> bool:
+    return index < len(tokens) and tokens[index].kind == PUNCT and tokens[index].text == ","
+
+
+def _literal_row(tokens: list[Token], index: int) -> int | None:
+    """End index (exclusive) of a parenthesised row of literals starting at `index`."""
+    if index >= len(tokens) or tokens[index].text != "(" or tokens[index].kind != PUNCT:
+        return None
+    for position in range(index + 1, len(tokens)):
+        token = tokens[position]
+        if token.kind == PUNCT and token.text == ")":
+            return position + 1
+        if not _is_literal_part(token):
+            return None
+    return None
+
+
+def _is_literal_part(token: Token) -> bool:
+    if token.kind in _LITERAL_KINDS:
+        return True
+    if token.kind == WORD:
+        return token.key in _LITERAL_WORDS
+    return token.text in {",", "-", "+"}
+
+
+def render(tokens: list[Token], drop_hints: bool = False) -> str:
+    """Canonical text of `tokens`: single spaces, none around a dot between names."""
+    parts: list[str] = []
+    previous: Token | None = None
+    for position, token in enumerate(tokens):
+        if drop_hints and token.kind == HINT:
+            continue
+        if previous is not None and not _glued(previous, token, tokens, position):
+            parts.append(" ")
+        parts.append(token.text)
+        previous = token
+    return "".join(parts)
+
+
+def _glued(previous: Token, token: Token, tokens: list[Token], position: int) -> bool:
+    if token.kind == PUNCT and token.text == ".":
+        nxt = tokens[position + 1] if position + 1 < len(tokens) else None
+        return previous.kind in _NAME_KINDS and nxt is not None and _dot_target(nxt)
+    if previous.kind == PUNCT and previous.text == ".":
+        return _dot_target(token) and position >= 2 and tokens[position - 2].kind in _NAME_KINDS
+    return False
+
+
+def _dot_target(token: Token) -> bool:
+    return token.kind in _NAME_KINDS or token.text == "*"
+
+
+def fingerprint(tokens: list[Token], keep_strings: bool = False) -> str:
+    """The fingerprint of one statement's tokens."""
+    return render(normalize(tokens, keep_strings))
