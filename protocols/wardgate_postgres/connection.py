@@ -118,7 +118,10 @@ class ClientConnection:
             )
             return await gate.open_session(identity, self._client, self._database(startup))
         except GateError as exc:
-            code = _GATE_ERRORS.get(type(exc), sqlstate.INSUFFICIENT_PRIVILEGE)
+            code = next(
+                (c for t, c in _GATE_ERRORS.items() if isinstance(exc, t)),
+                sqlstate.INSUFFICIENT_PRIVILEGE,
+            )
             if isinstance(exc, AccessDenied) and "database" in exc.message:
                 code = sqlstate.INVALID_CATALOG_NAME
             prefix = "authentication failed: " if isinstance(exc, AuthenticationFailed) else ""
