@@ -110,6 +110,8 @@ def gateway_config(
     if limits is not None:
         config["limits"] = dict(limits)
     config.update(extra)
+    # Without a policy wardgate denies everything; protocol tests want pass-through.
+    config.setdefault("policy", {"default": "allow"})
     return config
 
 

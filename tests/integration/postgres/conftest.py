@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from support.certs import Certs
+from support.certs import Certs, make_certs
 from support.gateway import Gateway, pg_resource
 from support.pgcluster import PgCluster
 from support.ports import unused_closed_port
@@ -54,6 +54,7 @@ def cluster_gateway(
 ) -> Gateway:
     """Resources on the private clusters; every one logs in as `app_user` to db `app`."""
     secret_file = tmp_path_factory.mktemp("secrets") / "md5-password"
+    other_ca = make_certs(tmp_path_factory.mktemp("other-ca")).ca  # trusts nothing we serve
     secret_file.write_text(md5_cluster.app_password + "\n")
 
     def on(cluster: PgCluster, name: str, **kw: Any) -> dict[str, Any]:
@@ -67,6 +68,7 @@ def cluster_gateway(
         on(scram_cluster, "scram_require", upstream_tls="require"),
         on(scram_cluster, "scram_prefer", upstream_tls="prefer"),
         on(scram_cluster, "scram_verify", upstream_tls="verify-full", ca_file=test_certs.ca),
+        on(scram_cluster, "scram_wrong_ca", upstream_tls="verify-full", ca_file=other_ca),
         on(scram_cluster, "scram_badpass", password="not-the-password"),
         on(md5_cluster, "md5"),
         on(md5_cluster, "md5_unix", host=str(md5_cluster.socket_dir)),

@@ -194,3 +194,29 @@ def test_oversized_header_refused_without_body(small_limit_gateway: Gateway) -> 
     assert time.monotonic() - started < 3
     assert error.type == b"E"
     assert error.sqlstate in {"54000", "08P01"}, error.fields
+
+
+def test_simple_query_edge_cases(machine_gateway: Gateway) -> None:
+    with RawPg(*machine_gateway.address("pg")) as raw:
+        assert error_of(raw.login(machine_gateway.token, database="postgres")) is None
+        assert [m.type for m in raw.query("")] == [b"I", b"Z"]
+        both = raw.query("SELECT 1; SELECT 2")
+        assert [m.type for m in both] == [b"T", b"D", b"C", b"T", b"D", b"C", b"Z"]
+        failed = raw.query("SELECT 1; SELECT 1/0; SELECT 3")
+        assert [m.type for m in failed] == [b"T", b"D", b"C", b"E", b"Z"]
+        assert failed[3].sqlstate == "22012"
+        assert [m.type for m in raw.query("SELECT 4")] == [b"T", b"D", b"C", b"Z"]
+
+
+def test_extended_protocol_with_flush(machine_gateway: Gateway) -> None:
+    with RawPg(*machine_gateway.address("pg")) as raw:
+        assert error_of(raw.login(machine_gateway.token, database="postgres")) is None
+        raw.send(b"P", b"s1\0SELECT $1::int + 1\0\0\0")
+        raw.send(b"H")  # Flush: ParseComplete must arrive without a Sync
+        assert raw.read_message().type == b"1"
+        raw.send(b"B", b"\0s1\0\0\0\0\x01\0\0\0\x0241\0\0")
+        raw.send(b"E", b"\0\0\0\0\0")
+        raw.send(b"S")
+        messages = raw.read_until(b"Z")
+    assert [m.type for m in messages] == [b"2", b"D", b"C", b"Z"]
+    assert messages[1].payload.endswith(b"42")

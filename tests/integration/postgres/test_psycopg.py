@@ -88,10 +88,49 @@ def test_sync_copy_both_ways(machine_gateway: Gateway) -> None:
             assert list(copy.rows()) == rows
 
 
-@pytest.mark.parametrize("binary", [False, True], ids=["text", "binary"])
-def test_large_rows_both_ways(machine_gateway: Gateway, binary: bool) -> None:
-    blob = hashlib.sha256(b"seed").digest() * (3 * MIB // 32)  # 3 MiB parameter (one Bind)
+def _abort_copy(conn: psycopg.Connection[Any]) -> None:
+    with conn.cursor().copy("COPY wg_fail FROM STDIN") as copy:
+        copy.write_row((1,))
+        raise RuntimeError("client aborts the COPY")  # psycopg sends CopyFail
+
+
+def _failing_pipeline(conn: psycopg.Connection[Any]) -> None:
+    with conn.pipeline():
+        conn.execute("SELECT 1")
+        conn.execute("SELECT 1/0")
+        conn.execute("SELECT 3")
+
+
+def test_copy_fail_and_pipeline_error_recover(machine_gateway: Gateway) -> None:
     with psycopg.connect(machine_gateway.dsn("pg")) as conn:
+        conn.execute("CREATE TEMP TABLE wg_fail (a int)")
+        conn.commit()
+        with pytest.raises(RuntimeError):
+            _abort_copy(conn)
+        conn.rollback()
+        assert conn.execute("SELECT count(*) FROM wg_fail").fetchone() == (0,)
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            _failing_pipeline(conn)
+        conn.rollback()
+        assert conn.execute("SELECT 5").fetchone() == (5,)
+
+
+def test_parameter_status_reaches_client(machine_gateway: Gateway) -> None:
+    with psycopg.connect(machine_gateway.dsn("pg"), autocommit=True) as conn:
+        conn.execute("SET TimeZone = 'Asia/Tokyo'")
+        assert conn.info.parameter_status("TimeZone") == "Asia/Tokyo"
+        assert conn.execute("SELECT now()").fetchone()[0].utcoffset() == datetime.timedelta(hours=9)  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("resource", "binary"),
+    [("pg", False), ("pg", True), ("pg_tls", True)],
+    ids=["text", "binary", "tls-binary"],
+)
+def test_large_rows_both_ways(machine_gateway: Gateway, resource: str, binary: bool) -> None:
+    blob = hashlib.sha256(b"seed").digest() * (3 * MIB // 32)  # 3 MiB parameter (one Bind)
+    sslmode = "require" if resource == "pg_tls" else "disable"
+    with psycopg.connect(machine_gateway.dsn(resource, sslmode=sslmode)) as conn:
         cur = conn.cursor(binary=binary)
         cur.execute("SELECT md5(%s::bytea), length(%s::bytea)", [blob, blob])
         assert cur.fetchone() == (hashlib.md5(blob).hexdigest(), len(blob))

@@ -43,6 +43,16 @@ def test_upstream_login(cluster_gateway: Gateway, resource: str, upstream_tls: b
     assert whoami(cluster_gateway, resource) == ("app_user", "app", upstream_tls)
 
 
+def test_upstream_verify_full_rejects_unknown_ca(cluster_gateway: Gateway) -> None:
+    with pytest.raises(psycopg.OperationalError) as info:
+        psycopg.connect(cluster_gateway.dsn("scram_wrong_ca", dbname="app"), connect_timeout=10)
+    assert "upstream" in str(info.value), str(info.value)
+    record = cluster_gateway.wait_for_event(
+        lambda r: r["event"] == "upstream_failed" and r.get("resource") == "scram_wrong_ca"
+    )
+    assert "certificate" in str(record).lower(), record
+
+
 @pytest.mark.parametrize(
     ("resource", "cluster_name", "method"),
     [("scram", "scram_cluster", "scram-sha-256"), ("md5", "md5_cluster", "md5")],
