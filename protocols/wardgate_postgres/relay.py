@@ -45,7 +45,7 @@ from wardgate_postgres.codec import (
     frontend_name,
 )
 from wardgate_postgres.frames import error, fatal
-from wardgate_postgres.tracker import EXECUTE, QUERY, REFUSED, SYNC, ResponseTracker
+from wardgate_postgres.tracker import EXECUTE, QUERY, REFUSED, SYNC, Pending, ResponseTracker
 
 READ_SIZE = 256 * 1024
 DIALECT = "postgres"
@@ -84,7 +84,7 @@ class Relay:
         self.tracker = ResponseTracker()
         self.tracker.transaction_status = status
         self._statements: dict[str, Decision] = {}
-        self._portals: dict[str, str] = {}
+        self._portals: dict[str, Decision] = {}
         self._draining = False
         self._closing = asyncio.Event()
         self.end_reason = ""
@@ -196,8 +196,11 @@ class Relay:
         if isinstance(message, Bind):
             return self._bind(message)
         if isinstance(message, Execute):
-            command_id = self._portals.get(message.portal, "")
-            self.tracker.expect(EXECUTE, command_id)
+            decision = self._portals.get(message.portal)
+            if decision is None:
+                self.tracker.expect(EXECUTE)
+            else:
+                self._expect_result(EXECUTE, decision)
         elif isinstance(message, Sync):
             self.tracker.expect(SYNC)
         elif isinstance(message, Close):
@@ -216,8 +219,20 @@ class Relay:
         decision = await self._decide("query", message.sql)
         if not decision.allowed:
             return self._refuse_simple(decision.command_id, _refusal_text(decision), decision)
-        self.tracker.expect(QUERY, decision.command_id)
+        self._expect_result(QUERY, decision)
         return message.raw
+
+    def _expect_result(self, kind: str, decision: Decision) -> None:
+        limit = decision.max_rows
+        frame = b""
+        if limit is not None:
+            frame = error(
+                sqlstate.PROGRAM_LIMIT_EXCEEDED,
+                f'wardgate: result exceeds the {limit}-row limit of rule "{decision.rule}"; '
+                f"the first {limit} rows were sent, the rest withheld",
+                hint="narrow the query or add LIMIT",
+            )
+        self.tracker.expect(kind, decision.command_id, max_rows=limit, limit_error=frame)
 
     async def _parse(self, message: Parse) -> bytes:
         decision = await self._decide("parse", message.query)
@@ -234,7 +249,7 @@ class Relay:
             reason = _refusal_text(decision) if decision else "statement was never prepared"
             self.tracker.expect(REFUSED, "", self._refusal_frame(reason, decision))
             return self._substitute_parse()
-        self._portals[message.portal] = decision.command_id
+        self._portals[message.portal] = decision
         return message.raw
 
     def _forget(self, message: Close) -> None:
@@ -306,27 +321,56 @@ class Relay:
         outcomes: list[Outcome] = []
         for frame in frames:
             kind = frame.type
-            raw = frame.raw
             if kind == _DATA_ROW:
-                tracker.on_row(len(raw))
-            elif kind == _COMMAND_COMPLETE:
-                message = decode_backend(frame)
-                assert isinstance(message, CommandComplete)
-                outcomes += tracker.on_complete(message.tag)
-            elif kind in (_EMPTY_QUERY, _PORTAL_SUSPENDED):
-                outcomes += tracker.on_complete("")
-            elif kind == _ERROR:
-                message = decode_backend(frame)
-                assert isinstance(message, ErrorResponse)
-                replacement, finished = tracker.on_error(message.message)
-                raw = replacement or raw
-                outcomes += finished
-            elif kind == _READY:
-                message = decode_backend(frame)
-                assert isinstance(message, ReadyForQuery)
-                outcomes += tracker.on_ready(message.status)
-            chunks.append(raw)
+                if tracker.on_row(len(frame.raw)):
+                    chunks.append(frame.raw)
+                continue
+            limited = tracker.over_limit()
+            if limited is not None:
+                self._withhold(frame, limited, chunks, outcomes)
+                continue
+            chunks.append(self._track(frame, outcomes))
         return chunks, outcomes
+
+    def _track(self, frame: Frame, outcomes: list[Outcome]) -> bytes:
+        """Update the tracker for one non-row frame; returns the bytes to send."""
+        tracker, kind = self.tracker, frame.type
+        if kind == _COMMAND_COMPLETE:
+            message = decode_backend(frame)
+            assert isinstance(message, CommandComplete)
+            outcomes += tracker.on_complete(message.tag)
+        elif kind in (_EMPTY_QUERY, _PORTAL_SUSPENDED):
+            outcomes += tracker.on_complete("")
+        elif kind == _ERROR:
+            message = decode_backend(frame)
+            assert isinstance(message, ErrorResponse)
+            replacement, finished = tracker.on_error(message.message)
+            outcomes += finished
+            return replacement or frame.raw
+        elif kind == _READY:
+            message = decode_backend(frame)
+            assert isinstance(message, ReadyForQuery)
+            outcomes += tracker.on_ready(message.status)
+        return frame.raw
+
+    def _withhold(
+        self, frame: Frame, entry: Pending, chunks: list[bytes], outcomes: list[Outcome]
+    ) -> None:
+        """Past the row limit: drop the command's remaining output, end it with the error."""
+        ends_execute = entry.kind == EXECUTE and frame.type in (
+            _COMMAND_COMPLETE,
+            _PORTAL_SUSPENDED,
+            _ERROR,
+        )
+        if frame.type == _READY or ends_execute:
+            self._session.event("max_rows_exceeded", command_id=entry.command_id, rows=entry.rows)
+            chunks.append(entry.limit_error)
+            entry.over_limit = False
+            entry.max_rows = None  # the error is sent once; the tracker ends the command
+            if frame.type == _READY:
+                chunks.append(self._track(frame, outcomes))
+            else:
+                outcomes += self.tracker.on_complete("")
 
 
 def _refusal_text(decision: Decision) -> str:

@@ -41,6 +41,9 @@ class Pending:
     bytes_out: int = 0
     status: str = ""
     error: str = ""
+    max_rows: int | None = None  # the deciding rule's row limit
+    limit_error: bytes = b""  # ErrorResponse frame shown once the limit is passed
+    over_limit: bool = False
 
     def outcome(self) -> Outcome:
         return Outcome(
@@ -64,8 +67,22 @@ class ResponseTracker:
         """Nothing in flight and no open transaction: safe to end the connection."""
         return not self._pending and self.transaction_status == "I"
 
-    def expect(self, kind: str, command_id: str = "", refusal: bytes = b"") -> None:
-        self._pending.append(Pending(kind, command_id, refusal))
+    def expect(
+        self,
+        kind: str,
+        command_id: str = "",
+        refusal: bytes = b"",
+        max_rows: int | None = None,
+        limit_error: bytes = b"",
+    ) -> None:
+        self._pending.append(
+            Pending(kind, command_id, refusal, max_rows=max_rows, limit_error=limit_error)
+        )
+
+    def over_limit(self) -> Pending | None:
+        """The command being answered, if it has passed its row limit."""
+        entry = self._current()
+        return entry if entry is not None and entry.over_limit else None
 
     def _current(self) -> Pending | None:
         for entry in self._pending:
@@ -74,11 +91,19 @@ class ResponseTracker:
             return None
         return None
 
-    def on_row(self, size: int) -> None:
+    def on_row(self, size: int) -> bool:
+        """Count a DataRow; False once the command's row limit is passed (withhold it)."""
         entry = self._current()
-        if entry is not None:
-            entry.rows += 1
-            entry.bytes_out += size
+        if entry is None:
+            return True
+        if entry.max_rows is not None and entry.rows >= entry.max_rows:
+            if not entry.over_limit:
+                entry.over_limit = True
+                entry.error = f"result exceeded max_rows ({entry.max_rows})"
+            return False
+        entry.rows += 1
+        entry.bytes_out += size
+        return True
 
     def on_complete(self, tag: str) -> list[Outcome]:
         """CommandComplete / EmptyQueryResponse / PortalSuspended."""
