@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +32,7 @@ def run_metadata() -> dict[str, Any]:
         "started_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "git": git_revision(),
         "argv": sys.argv[1:],
+        "pythonpath": os.environ.get("PYTHONPATH", ""),  # set to benchmark another checkout
     }
 
 

@@ -99,16 +99,24 @@ def start_wardgate(
 def _wait_ready(
     proc: subprocess.Popen[Any], ready_path: Path, log_path: Path, timeout: float
 ) -> dict[str, Any]:
+    try:
+        return wait_for_json(proc, ready_path, timeout)
+    except RuntimeError as exc:
+        tail = log_path.read_text(errors="replace")[-3000:] if log_path.exists() else ""
+        raise RuntimeError(f"wardgate serve {exc}; its log ends:\n{tail}") from None
+
+
+def wait_for_json(proc: subprocess.Popen[Any], path: Path, timeout: float) -> dict[str, Any]:
+    """Wait for a child to write its ready file (a JSON object) and return it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if ready_path.exists():
+        if path.exists():
             try:
-                return dict(json.loads(ready_path.read_text()))
+                return dict(json.loads(path.read_text()))
             except json.JSONDecodeError:
                 pass  # written but not yet complete
         if proc.poll() is not None:
             break
         time.sleep(0.05)
-    tail = log_path.read_text(errors="replace")[-3000:] if log_path.exists() else ""
     state = f"exited with status {proc.returncode}" if proc.poll() is not None else "timed out"
-    raise RuntimeError(f"wardgate serve {state} before it was ready; its log ends:\n{tail}")
+    raise RuntimeError(f"{state} before it was ready")

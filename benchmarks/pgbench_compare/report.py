@@ -29,6 +29,9 @@ def per_target(rounds: Sequence[dict[str, Any]], targets: Sequence[str]) -> dict
             entry["proxy_cpu_us_per_txn"] = summary(proxy)
             entry["rounds_proxy_cpu_us_per_txn"] = proxy
             entry["proxy_cpu_pct"] = summary([r["proxy_cpu_pct"] for r in mine])
+            for part in ("user", "system"):
+                key = f"proxy_{part}_us_per_txn"
+                entry[key] = summary([r[key] for r in mine])
         out[target] = entry
     return out
 
@@ -60,14 +63,16 @@ def mib(value: int) -> float:
 
 def round_line(total: int, index: int, entry: dict[str, Any]) -> str:
     line = (
-        f"[{index:>2}/{total}] round {entry['round']} {entry['target']:<9} "
+        f"[{index:>2}/{total}] round {entry['round']} {entry['target']:<16} "
         f"tps {entry['tps']:>9,.0f}  latency {entry['latency_ms']:6.3f} ms  "
         f"machine busy {entry['cpu']['machine_busy_pct']:5.1f}%"
     )
     if entry.get("proxy_cpu_us_per_txn"):
         line += (
             f"  proxy cpu {entry['proxy_cpu_pct']:5.1f}% "
-            f"= {entry['proxy_cpu_us_per_txn']:.1f} µs/txn"
+            f"= {entry['proxy_cpu_us_per_txn']:.1f} µs/txn "
+            f"({entry['proxy_user_us_per_txn']:.0f} user + "
+            f"{entry['proxy_system_us_per_txn']:.0f} sys)"
         )
     if entry.get("rss_peak"):
         line += f"  rss peak {mib(entry['rss_peak'])} MiB"
@@ -80,14 +85,14 @@ def table(result: dict[str, Any]) -> list[str]:
         "",
         f"pgbench -S -M {s['mode']}, {s['clients']} clients, {s['threads']} threads, "
         f"{s['seconds']} s x {s['rounds']} interleaved rounds, scale {s['scale']}",
-        f"{'target':<10} {'tps mean':>10} {'(min-max)':>19} {'latency ms':>11} "
+        f"{'target':<16} {'tps mean':>10} {'(min-max)':>19} {'latency ms':>11} "
         f"{'proxy µs/txn':>13}",
     ]
     for name, t in result["targets"].items():
         spread = f"({t['tps']['min']:,.0f}-{t['tps']['max']:,.0f})"
         cpu = t.get("proxy_cpu_us_per_txn", {}).get("mean")
         lines.append(
-            f"{name:<10} {t['tps']['mean']:>10,.0f} {spread:>19} "
+            f"{name:<16} {t['tps']['mean']:>10,.0f} {spread:>19} "
             f"{t['latency_ms']['mean']:>11.3f} {'' if cpu is None else f'{cpu:.1f}':>13}"
         )
     lines.append("")

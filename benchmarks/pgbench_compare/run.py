@@ -31,7 +31,14 @@ from benchmarks.common.plot import bar_panels
 from benchmarks.common.processes import Processes, signals_raise
 from benchmarks.common.results import RESULTS_DIR, run_metadata, write_json
 from benchmarks.common.stats import interleaved
-from benchmarks.common.wardgate import WardgateServer, new_token, start_wardgate
+from benchmarks.common.wardgate import (
+    REPO,
+    WardgateServer,
+    new_token,
+    start_wardgate,
+    wait_for_json,
+    wardgate_python,
+)
 from benchmarks.pgbench_compare import pgbouncer, report
 from benchmarks.pgbench_compare.pgbench import (
     Endpoint,
@@ -46,6 +53,8 @@ from benchmarks.pgbench_compare.profiling import Profiler
 
 NAME = "pgbench_compare"
 TARGETS = ("direct", "pgbouncer", "wardgate")
+# Byte-for-byte Python relays (benchmarks.common.tcprelay): the floor under wardgate.
+FLOORS = ("pyrelay-streams", "pyrelay-protocol")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -68,7 +77,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--targets",
         default=",".join(TARGETS),
-        help="comma-separated subset of direct,pgbouncer,wardgate",
+        help="comma-separated, from direct,pgbouncer,wardgate and the Python floors "
+        "pyrelay-streams,pyrelay-protocol (bare relays, no protocol parsing)",
     )
     p.add_argument("--scale", type=int, default=10, help="pgbench -i -s")
     p.add_argument("--reinit", action="store_true", help="re-run pgbench -i even if present")
@@ -103,8 +113,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     args = p.parse_args(argv)
     args.targets = [t.strip() for t in args.targets.split(",") if t.strip()]
-    if not args.targets or any(t not in TARGETS for t in args.targets):
-        p.error(f"--targets takes names from {', '.join(TARGETS)}")
+    if not args.targets or any(t not in (*TARGETS, *FLOORS) for t in args.targets):
+        p.error(f"--targets takes names from {', '.join((*TARGETS, *FLOORS))}")
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", args.dbname):
         p.error("--dbname must be a plain lower-case identifier")
     if min(args.seconds, args.rounds, args.clients, args.threads, args.scale) < 1:
@@ -173,9 +183,25 @@ class Benchmark:
                 endpoints[target] = self.direct
             elif target == "pgbouncer":
                 endpoints[target] = self.start_pgbouncer(versions)
-            else:
+            elif target == "wardgate":
                 endpoints[target] = self.start_gateway()
+            else:
+                endpoints[target] = self.start_floor(target)
         return endpoints
+
+    def start_floor(self, target: str) -> Endpoint:
+        args = self.args
+        mode = target.removeprefix("pyrelay-")
+        ready = self.workdir / f"{target}.ready.json"
+        argv = [wardgate_python(), "-m", "benchmarks.common.tcprelay", "--mode", mode]
+        argv += ["--upstream", f"{args.pg_host}:{args.pg_port}", "--ready-file", str(ready)]
+        proc = self.procs.start(argv, cwd=REPO)
+        listen = wait_for_json(proc, ready, 15.0)["listen"]
+        host, _, port = listen.rpartition(":")
+        self.pids[target] = proc.pid
+        self.rss[target] = {"idle": procstat.rss_bytes(proc.pid), "peak": 0}
+        print(f"{target}: bare Python relay ({mode}) on {listen}")
+        return Endpoint(target, host, int(port), args.pg_user)
 
     def start_pgbouncer(self, versions: dict[str, str]) -> Endpoint:
         args = self.args
@@ -249,7 +275,9 @@ class Benchmark:
             return
         for target, endpoint in endpoints.items():
             result = run_pgbench(endpoint, self.settings, self.args.warmup)
-            print(f"warm-up {target:<9} {self.args.warmup} s: tps {result['tps']:,.0f} (discarded)")
+            print(
+                f"warm-up {target:<16} {self.args.warmup} s: tps {result['tps']:,.0f} (discarded)"
+            )
 
     def measure(self, endpoints: dict[str, Endpoint]) -> list[dict[str, Any]]:
         schedule = list(interleaved(list(endpoints), self.args.rounds))
@@ -274,11 +302,12 @@ class Benchmark:
         cpu = window.stop()
         entry: dict[str, Any] = {"round": number, "target": target, **result, "cpu": cpu}
         if pid:
-            proxy_seconds = cpu[f"{target}_user_seconds"] + cpu[f"{target}_system_seconds"]
-            entry["proxy_cpu_pct"] = round(100.0 * proxy_seconds / self.args.seconds, 1)
-            entry["proxy_cpu_us_per_txn"] = round(
-                1e6 * proxy_seconds / max(result["transactions"], 1), 2
-            )
+            user, system = cpu[f"{target}_user_seconds"], cpu[f"{target}_system_seconds"]
+            per_txn = 1e6 / max(result["transactions"], 1)
+            entry["proxy_cpu_pct"] = round(100.0 * (user + system) / self.args.seconds, 1)
+            entry["proxy_cpu_us_per_txn"] = round((user + system) * per_txn, 2)
+            entry["proxy_user_us_per_txn"] = round(user * per_txn, 2)
+            entry["proxy_system_us_per_txn"] = round(system * per_txn, 2)
             entry["rss_peak"] = sampler.peak  # type: ignore[union-attr]
             self.rss[target]["peak"] = max(self.rss[target]["peak"], entry["rss_peak"])
         return entry
@@ -291,9 +320,10 @@ class Benchmark:
         args = self.args
         targets = report.per_target(rounds, args.targets)
         ratio_table = report.ratios(targets)
-        if "pgbouncer" in self.pids:
-            with contextlib.suppress(OSError):
-                self.rss["pgbouncer"]["hwm"] = procstat.peak_rss_bytes(self.pids["pgbouncer"])
+        for name, pid in self.pids.items():
+            if name != "wardgate":  # stopped already; its high-water mark was taken then
+                with contextlib.suppress(OSError):
+                    self.rss[name]["hwm"] = procstat.peak_rss_bytes(pid)
         return {
             "benchmark": NAME,
             "meta": run_metadata(),

@@ -1,0 +1,185 @@
+"""Per-transaction cost of each piece of wardgate's PostgreSQL hot path, in process.
+
+    .venv/bin/python -m benchmarks.pgbench_compare.hotpath [--loops 50000]
+
+One ``pgbench -S`` transaction in simple mode is one Query frame from the client and
+one RowDescription + DataRow + CommandComplete + ReadyForQuery burst from the server.
+This times what the relay does for that transaction without any socket: splitting,
+decoding, the gate's ``decide``/``record``/``report`` (with real metrics and a real
+event log writing to a file, as ``wardgate serve`` does at level info), the tracker,
+and the relay's own routing and inspection. The sum is the Python work per
+transaction; whatever the live gateway spends beyond it (see ``proxy µs/txn`` in
+the benchmark) is the event loop, the stream layer and the socket calls.
+
+It reaches into the relay's private methods (``_route_frames``, ``_inspect``), so it
+follows the code it measures: a piece whose API moved is reported as skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import struct
+import tempfile
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+QUERY_SQL = "SELECT abalance FROM pgbench_accounts WHERE aid = 4242;"
+
+
+def _frame(kind: bytes, body: bytes) -> bytes:
+    return kind + struct.pack("!i", len(body) + 4) + body
+
+
+def client_bytes() -> bytes:
+    return _frame(b"Q", QUERY_SQL.encode() + b"\0")
+
+
+def server_bytes() -> bytes:
+    field = b"abalance\0" + struct.pack("!IhIhih", 16397, 3, 23, 4, -1, 0)
+    return b"".join(
+        [
+            _frame(b"T", struct.pack("!h", 1) + field),
+            _frame(b"D", struct.pack("!h", 1) + struct.pack("!i", 1) + b"0"),
+            _frame(b"C", b"SELECT 1\0"),
+            _frame(b"Z", b"I"),
+        ]
+    )
+
+
+def drive(coro: Coroutine[Any, Any, Any]) -> Any:
+    """Run a coroutine that never really suspends, without an event loop."""
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        return done.value
+    raise RuntimeError("coroutine suspended; cannot time it without a loop")
+
+
+def per_call_us(fn: Callable[[], object], loops: int) -> float:
+    for _ in range(min(loops // 10, 2000)):
+        fn()
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        best = min(best, time.perf_counter() - started)
+    return 1e6 * best / loops
+
+
+class HotPath:
+    """A real GatewaySession and Relay, wired as the plugin wires them, minus sockets."""
+
+    def __init__(self, log_file: Any) -> None:
+        from wardgate.eventlog import EventLog
+        from wardgate.gate.session import GatewaySession, SessionServices
+        from wardgate.metrics import Metrics
+        from wardgate.policy.engine import AllowAllPolicy
+        from wardgate.seam import ClientInfo, Identity, UpstreamCredential
+        from wardgate_postgres.relay import Relay
+
+        async def release(credential: UpstreamCredential) -> None:
+            return None
+
+        self.services = SessionServices(
+            "pg", "postgres", AllowAllPolicy("bench"), Metrics(), EventLog(log_file)
+        )
+        self.session = GatewaySession(
+            self.services,
+            "0123456789abcdef",
+            Identity("bench", frozenset({"agents"})),
+            ClientInfo("127.0.0.1", 40000, user="bench", database="bench"),
+            "bench",
+            UpstreamCredential("postgres"),
+            release,
+        )
+        self.relay = Relay(None, None, None, None, self.session, "bench", 1 << 20)  # type: ignore[arg-type]
+
+    def pieces(self) -> dict[str, Callable[[], object]]:
+        from wardgate.seam import Command, Direction, Outcome
+        from wardgate_postgres.codec import FrameSplitter, decode_backend, decode_frontend
+        from wardgate_postgres.tracker import QUERY
+
+        session, relay, services = self.session, self.relay, self.services
+        c2s, s2c = client_bytes(), server_bytes()
+        c_split, s_split = FrameSplitter(1 << 20), FrameSplitter(1 << 30)
+        query_frame = c_split.feed(c2s)[0]
+        server_frames = s_split.feed(s2c)
+        command = Command("query", QUERY_SQL, "postgres", "bench")
+        outcome = Outcome(command_id="x-1", rows=1, bytes_out=11, status="SELECT 1")
+        decision = drive(session.decide(command))
+        labels = (*services.labels, "unknown", "allow")
+
+        def relay_c2s() -> None:
+            drive(relay._route_frames(c_split.feed(c2s)))
+            session.record(Direction.CLIENT_TO_SERVER, c2s)
+
+        def relay_s2c() -> None:
+            _, outcomes = relay._inspect(s_split.feed(s2c))
+            for done in outcomes:
+                drive(session.report(done))
+            session.record(Direction.SERVER_TO_CLIENT, s2c)
+
+        def inspect_only() -> None:
+            relay.tracker.expect(QUERY, "x-1")
+            relay._inspect(server_frames)
+
+        return {
+            "relay c->s: split + route (decide inside) + record": relay_c2s,
+            "relay s->c: split + _inspect + report + record": relay_s2c,
+            "  FrameSplitter.feed(Query)": lambda: c_split.feed(c2s),
+            "  FrameSplitter.feed(T+D+C+Z)": lambda: s_split.feed(s2c),
+            "  decode_frontend(Query)": lambda: decode_frontend(query_frame),
+            "  decode_backend(CommandComplete)": lambda: decode_backend(server_frames[2]),
+            "  GatewaySession.decide": lambda: drive(session.decide(command)),
+            "    EventLog.emit (one 'command' line)": lambda: session._log_decision(
+                command, decision
+            ),
+            "    metrics commands.labels(...).inc()": lambda: services.metrics.commands.labels(
+                *labels
+            ).inc(),
+            "    Histogram.observe": lambda: session._decision_timer.observe(0.00001),
+            "    dataclasses.replace(decision)": lambda: dataclasses.replace(
+                decision, command_id="x-2"
+            ),
+            "  GatewaySession.report (one 'command_done' line)": lambda: drive(
+                session.report(outcome)
+            ),
+            "  GatewaySession.record": lambda: session.record(Direction.CLIENT_TO_SERVER, c2s),
+            "  tracker.expect + Relay._inspect(T+D+C+Z)": inspect_only,
+            "  json.dumps of a log record": lambda: json.dumps(
+                {"ts": 1.0, "level": "info", "event": "command", "statement": QUERY_SQL}
+            ),
+        }
+
+
+def measure(loops: int) -> list[tuple[str, float]]:
+    with tempfile.TemporaryFile("w") as log_file:
+        hot = HotPath(log_file)
+        rows = []
+        for name, fn in hot.pieces().items():
+            try:
+                rows.append((name, per_call_us(fn, loops)))
+            except Exception as exc:  # the code under test moved on; say so, keep going
+                rows.append((f"{name}  [skipped: {type(exc).__name__}: {exc}]", float("nan")))
+        return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--loops", type=int, default=20000)
+    args = parser.parse_args(argv)
+    asyncio.set_event_loop(asyncio.new_event_loop())  # Relay makes an asyncio.Event
+    rows = measure(args.loops)
+    print(f"{'piece (one pgbench -S transaction)':<58} µs/call")
+    for name, us in rows:
+        print(f"{name:<58} {us:7.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
