@@ -264,7 +264,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "device_code": grant.device_code,
                 "user_code": grant.user_code,
                 "verification_uri": f"{self.issuer.url}/device",
-                "verification_uri_complete": f"{self.issuer.url}/device?user_code={grant.user_code}",
+                "verification_uri_complete": f"{self.issuer.url}/device?code={grant.user_code}",
                 "expires_in": 600,
                 "interval": 0,
             },

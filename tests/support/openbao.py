@@ -40,7 +40,11 @@ PG_REVOKE = (
     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{{name}}';"
     ' DROP ROLE IF EXISTS "{{name}}";'
 )
-MYSQL_CREATE = "CREATE USER '{{name}}'@'%' IDENTIFIED BY '{{password}}'; GRANT SELECT ON shop.* TO '{{name}}'@'%';"
+LEAK_TABLE = "wardgate_test_generated_passwords"
+MYSQL_CREATE = (
+    "CREATE USER '{{name}}'@'%' IDENTIFIED BY '{{password}}';"
+    " GRANT SELECT ON shop.* TO '{{name}}'@'%';"
+)
 MYSQL_REVOKE = "DROP USER IF EXISTS '{{name}}'@'%';"
 
 
@@ -175,13 +179,22 @@ class OpenBao:
         self.request("PUT", f"sys/policies/acl/{name}", {"policy": hcl})
 
     def database_postgres(
-        self, cluster: Any, roles: Mapping[str, tuple[float, str]], mount: str = "database"
+        self,
+        cluster: Any,
+        roles: Mapping[str, tuple[float, str]],
+        mount: str = "database",
+        record_passwords: bool = False,
     ) -> None:
         """Connection `pg` to `cluster` as its superuser.
 
         `roles` maps a role name to (default TTL seconds, a built-in role to grant,
         e.g. ``pg_read_all_data``); the role is dropped when its lease is revoked.
+        With `record_passwords`, each generated password is also written to the
+        superuser-only table `LEAK_TABLE` in database ``postgres`` so a test knows
+        exactly which bytes the client must never see.
         """
+        if record_passwords:
+            cluster.psql(f"CREATE TABLE IF NOT EXISTS {LEAK_TABLE} (name text, password text)")
         self._ensure_database(mount)
         url = f"postgresql://{{{{username}}}}:{{{{password}}}}@{cluster.host}:{cluster.port}/postgres?sslmode=disable"
         self.write(
@@ -191,10 +204,11 @@ class OpenBao:
             username=cluster.superuser,
             password=cluster.superuser_password,
             allowed_roles="*",
-            password_authentication="scram-sha-256",
         )
         for name, (ttl, member_of) in roles.items():
             create = PG_CREATE % member_of
+            if record_passwords:  # test-only: lets a test scan client bytes for the secret
+                create += f" INSERT INTO {LEAK_TABLE} VALUES ('{{{{name}}}}', '{{{{password}}}}');"
             self.write(
                 f"{mount}/roles/{name}",
                 db_name="pg",
@@ -249,7 +263,7 @@ class OpenBao:
         return role_id, secret_id
 
     def jwt_auth(self, issuer: str, role: str, audience: str, policies: Sequence[str]) -> None:
-        """JWT auth validating tokens against `issuer`'s discovery (wardgate's workload identity)."""
+        """JWT auth trusting `issuer`'s discovery (wardgate's own workload identity)."""
         if "jwt/" not in self.read("sys/auth")["data"]:
             self.enable_auth("jwt", "jwt")
         self.write("auth/jwt/config", oidc_discovery_url=issuer, bound_issuer=issuer)

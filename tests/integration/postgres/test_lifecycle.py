@@ -123,3 +123,32 @@ def test_sigterm_lets_in_flight_query_finish(machine_pg: Any, gateway_factory: A
     assert "error" not in outcome, outcome.get("error")
     assert outcome["rows"] == [("", "finished")]
     assert gateway.wait(15) == 0, gateway.stderr_text()
+
+
+def test_sigterm_cuts_what_outlives_the_grace(machine_pg: Any, gateway_factory: Any) -> None:
+    """Past limits.shutdown_grace the gateway exits anyway, tells the client why, logs JSON only."""
+    gateway: Gateway = gateway_factory(
+        [pg_resource("pg", port=machine_pg.port, user=machine_pg.user)],
+        limits={"shutdown_grace": 1},
+    )
+    outcome: dict[str, Any] = {}
+    with psycopg.connect(gateway.dsn("pg"), autocommit=True) as conn:
+
+        def run() -> None:
+            try:
+                outcome["rows"] = conn.execute("SELECT pg_sleep(30)").fetchall()
+            except BaseException as exc:
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        time.sleep(0.3)
+        started = time.monotonic()
+        gateway.terminate()
+        assert gateway.wait(15) == 0
+        assert time.monotonic() - started < 5
+        thread.join(10)
+    assert isinstance(outcome.get("error"), psycopg.OperationalError), outcome
+    assert "shutting down" in str(outcome["error"]), str(outcome["error"])
+    not_json = [line for line in gateway.stderr_text().splitlines() if not line.startswith("{")]
+    assert not_json == [], "\n".join(not_json)
