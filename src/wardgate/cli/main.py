@@ -6,6 +6,7 @@ import click
 
 from wardgate import __version__
 from wardgate.cli.check import check
+from wardgate.cli.policy import classify, policy
 from wardgate.cli.serve import serve
 from wardgate.cli.token import token
 
@@ -19,6 +20,8 @@ def cli() -> None:
 cli.add_command(serve)
 cli.add_command(check)
 cli.add_command(token)
+cli.add_command(classify)
+cli.add_command(policy)
 
 
 def main() -> None:

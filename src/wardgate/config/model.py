@@ -12,6 +12,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from wardgate.policy.model import PolicyConfig
+
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -257,6 +259,8 @@ class LoggingConfig(Strict):
 
 
 class WardgateConfig(Strict):
+    """The whole file. `policy` defaults to deny-everything: no policy, no access."""
+
     admin: AdminConfig = AdminConfig()
     state: StateConfig = StateConfig()
     identity: IdentityConfig = IdentityConfig()
@@ -264,6 +268,7 @@ class WardgateConfig(Strict):
     resources: tuple[ResourceConfig, ...] = ()
     limits: LimitsConfig = LimitsConfig()
     logging: LoggingConfig = LoggingConfig()
+    policy: PolicyConfig = PolicyConfig()
 
     @model_validator(mode="after")
     def _vault_configured(self) -> WardgateConfig:

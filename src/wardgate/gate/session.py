@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from wardgate.classify.model import Classification
 from wardgate.eventlog import EventLog
 from wardgate.metrics import Metrics
 from wardgate.policy.engine import Policy
@@ -96,21 +97,26 @@ class GatewaySession:
         self._sequence += 1
         command_id = f"{self._id}-{self._sequence}"
         started = time.perf_counter()
+        classification: Classification | None = None
         try:
-            decision = self._services.policy.decide(
+            decision, classification = self._services.policy.evaluate(
                 self._identity, self._services.resource, command
             )
         except Exception as exc:  # fail closed: a broken policy denies and says so
             decision = Decision(Action.DENY, rule="error", reason=f"policy error: {exc}")
+        if decision.action is Action.REVIEW:
+            decision = replace(decision, reason=_needs_review(decision))
         decision = replace(decision, command_id=command_id)
         self._decision_timer.observe(time.perf_counter() - started)
         self._services.metrics.commands.labels(
             *self._services.labels, decision.kind, decision.action.value
         ).inc()
-        self._log_decision(command, decision)
+        self._log_decision(command, decision, classification)
         return decision
 
-    def _log_decision(self, command: Command, decision: Decision) -> None:
+    def _log_decision(
+        self, command: Command, decision: Decision, classification: Classification | None
+    ) -> None:
         limit = self._services.max_statement_chars
         text = command.text if len(command.text) <= limit else command.text[:limit] + "…"
         self.event(
@@ -121,7 +127,9 @@ class GatewaySession:
             statement=text,
             kind=decision.kind,
             flags=sorted(decision.flags),
+            tables=[t.name for t in classification.tables] if classification else [],
             decision=decision.action.value,
+            reason=decision.reason,
             rule=decision.rule,
             policy_version=self._services.policy.version,
         )
@@ -165,3 +173,8 @@ class GatewaySession:
         duration = round(time.monotonic() - self._started, 3)
         self.event("session_end", reason=reason, duration=duration, commands=self._sequence)
         await self._release(self._credential)
+
+
+def _needs_review(decision: Decision) -> str:
+    """Until reviews are wired in, a `review` decision refuses and says what it needs."""
+    return f"this command needs a reviewer's approval ({decision.reason}); it was not run"

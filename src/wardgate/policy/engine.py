@@ -1,14 +1,21 @@
-"""The policy interface the gate consults, and the allow-all policy used until
-rules are configured.
+"""The policy the gate consults: classify, find the first matching rule, decide.
 
 A policy sees identities, resources and protocol-neutral commands, never bytes.
+Every exception on this path becomes a deny (the session wraps `decide`), and a
+command the classifier cannot see through is `unknown` — never `read`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
+from wardgate.classify.model import Classification, Kind, StatementClassification
+from wardgate.policy.model import PolicyConfig, Rule
+from wardgate.policy.rules import STRICTNESS, Facts, Subject, rule_action, when_matches
 from wardgate.seam import Action, Command, Decision, Identity
+
+Classifier = Callable[[Command], Classification]
 
 
 class Policy(Protocol):
@@ -16,12 +23,102 @@ class Policy(Protocol):
 
     def decide(self, identity: Identity, resource: str, command: Command) -> Decision: ...
 
+    def evaluate(
+        self, identity: Identity, resource: str, command: Command
+    ) -> tuple[Decision, Classification | None]: ...
+
 
 class AllowAllPolicy:
-    """Allows every command under the rule name `default`; each decision is still logged."""
+    """Allows every command under the rule name `default` (unit tests of the gate)."""
 
     def __init__(self, version: str = "") -> None:
         self.version = version
 
     def decide(self, identity: Identity, resource: str, command: Command) -> Decision:
         return Decision(action=Action.ALLOW, rule="default")
+
+    def evaluate(
+        self, identity: Identity, resource: str, command: Command
+    ) -> tuple[Decision, Classification | None]:
+        return self.decide(identity, resource, command), None
+
+
+def statement_facts(statement: StatementClassification, extra_flags: frozenset[str]) -> Facts:
+    return Facts(
+        kind=statement.kind.value,
+        flags=statement.flags | extra_flags,
+        tables=tuple(table.name for table in statement.tables),
+        written=tuple(table.name for table in statement.tables if table.role == "write"),
+        functions=statement.functions,
+    )
+
+
+def command_facts(classification: Classification) -> list[Facts]:
+    """One Facts per statement; whole-string flags (multi_statement) apply to each."""
+    statements = classification.statements or (
+        StatementClassification(
+            kind=classification.kind,
+            flags=classification.flags,
+            tables=classification.tables,
+            functions=classification.functions,
+        ),
+    )
+    extra = classification.flags & {"multi_statement"}
+    return [statement_facts(statement, extra) for statement in statements]
+
+
+class RulePolicy:
+    def __init__(self, config: PolicyConfig, version: str, classifier: Classifier) -> None:
+        self.config = config
+        self.version = version
+        self._classify = classifier
+        self._default = Action(config.default)
+
+    def first_rule(self, subject: Subject) -> Rule | None:
+        for rule in self.config.rules:
+            if when_matches(rule.when, subject):
+                return rule
+        return None
+
+    def decide(self, identity: Identity, resource: str, command: Command) -> Decision:
+        return self.evaluate(identity, resource, command)[0]
+
+    def evaluate(
+        self, identity: Identity, resource: str, command: Command
+    ) -> tuple[Decision, Classification]:
+        """The decision and the classification it was made on (for evidence)."""
+        classification = self._classify(command)
+        attributes = command.attributes
+        subject = Subject(
+            identity, resource, attributes.get("method", ""), attributes.get("path", "")
+        )
+        rule = self.first_rule(subject)
+        if rule is None:
+            decision = _decision(self._default, "default", "no rule matched", classification, None)
+            return decision, classification
+        action, reason = Action.ALLOW, ""
+        for facts in command_facts(classification):
+            candidate, why = rule_action(rule, facts, self._default)
+            if STRICTNESS[candidate] > STRICTNESS[action] or not reason:
+                action, reason = candidate, why
+        return _decision(action, rule.name, reason, classification, rule), classification
+
+
+def _decision(
+    action: Action,
+    rule_name: str,
+    reason: str,
+    classification: Classification,
+    rule: Rule | None,
+) -> Decision:
+    return Decision(
+        action=action,
+        rule=rule_name,
+        reason=reason,
+        max_rows=rule.max_rows if rule is not None else None,
+        kind=classification.kind.value,
+        flags=classification.flags,
+    )
+
+
+__all__ = ["AllowAllPolicy", "Classifier", "Kind", "Policy", "RulePolicy"]

@@ -25,7 +25,8 @@ from wardgate.identity.authenticator import Authenticator
 from wardgate.identity.tokens import StaticTokenVerifier
 from wardgate.metrics import Metrics
 from wardgate.plugins import PluginRegistry
-from wardgate.policy.engine import AllowAllPolicy, Policy
+from wardgate.policy.commands import CommandClassifier
+from wardgate.policy.engine import Policy, RulePolicy
 from wardgate.runtime.listener import ResourceListener
 from wardgate.runtime.tls import server_context
 from wardgate.seam import Limits, ListenerContext
@@ -46,7 +47,9 @@ class GatewayRuntime:
         self.health = HealthState()
         self._listeners: list[ResourceListener] = []
         self._admin: AdminServer | None = None
-        self._policy: Policy = AllowAllPolicy(version=loaded.version)
+        self._policy: Policy = RulePolicy(
+            loaded.config.policy, loaded.version, CommandClassifier()
+        )
 
     @property
     def base_dir(self) -> Path:

@@ -1,0 +1,148 @@
+"""The `policy` section of wardgate.yaml (DESIGN.md, "Configuration", "Decisions").
+
+Rules are ordered; the first whose `when` matches decides. Inside a rule the
+`deny`, `review` and `allow` lists are checked in that order (strictest first),
+each entry being a kind, a flag, `all`, or a mapping that combines kinds, flags,
+tables and functions. Unknown kinds, flags and keys are configuration errors, so a
+typo never weakens a policy.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+
+KINDS = ("read", "write", "ddl", "admin", "session", "unknown")
+FLAGS = (
+    "no_where",
+    "multi_statement",
+    "file_access",
+    "program_exec",
+    "dynamic_sql",
+    "locking",
+    "side_effect_function",
+    "dos",
+    "cross_db",
+)
+ActionName = Literal["allow", "deny", "review"]
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+def parse_duration(value: object) -> float:
+    """`30`, `30s`, `5m`, `2h`, `1d` → seconds."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"expected a duration like 30s, 5m or 2h, got {value!r}")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_word(value: str) -> str:
+    if value != "all" and value not in KINDS and value not in FLAGS:
+        raise ValueError(
+            f"{value!r} is not a kind ({', '.join(KINDS)}), a flag ({', '.join(FLAGS)}) or 'all'"
+        )
+    return value
+
+
+KindName = Literal["read", "write", "ddl", "admin", "session", "unknown"]
+FlagName = Literal[
+    "no_where",
+    "multi_statement",
+    "file_access",
+    "program_exec",
+    "dynamic_sql",
+    "locking",
+    "side_effect_function",
+    "dos",
+    "cross_db",
+]
+
+
+class Matcher(Strict):
+    """All given keys must hold; inside a key, any listed value may."""
+
+    kinds: tuple[KindName, ...] = ()
+    flags: tuple[FlagName, ...] = ()
+    tables: tuple[str, ...] = ()  # glob patterns over table names as written
+    writes: tuple[str, ...] = ()  # glob patterns over tables the statement writes
+    functions: tuple[str, ...] = ()  # glob patterns over function names
+
+    @field_validator("tables", "writes", "functions")
+    @classmethod
+    def _lower(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(value.lower() for value in values)
+
+
+def _parse_entry(value: object) -> object:
+    """One error per bad entry: a word is checked as a word, a mapping as a Matcher."""
+    if isinstance(value, str):
+        return _check_word(value)
+    if isinstance(value, dict):
+        try:
+            return Matcher.model_validate(value)
+        except ValidationError as exc:
+            details = "; ".join(
+                f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
+                for error in exc.errors()
+            )
+            raise ValueError(f"bad matcher ({details})") from None
+    raise ValueError("an entry is a kind, a flag, 'all', or a mapping of kinds/flags/tables/…")
+
+
+Entry = Annotated[str | Matcher, BeforeValidator(_parse_entry)]
+
+
+class When(Strict):
+    """When a rule applies; every given key must match (any value within a key)."""
+
+    groups: tuple[str, ...] = ()
+    identities: tuple[str, ...] = ()
+    resources: tuple[str, ...] = ()
+    methods: tuple[str, ...] = ()  # HTTP methods
+    paths: tuple[str, ...] = ()  # HTTP path globs
+
+
+class Rule(Strict):
+    name: Annotated[str, Field(min_length=1)]
+    when: When = When()
+    allow: tuple[Entry, ...] = ()
+    review: tuple[Entry, ...] = ()
+    deny: tuple[Entry, ...] = ()
+    review_by: tuple[str, ...] = ()
+    review_timeout: Duration = 300.0
+    min_approvals: Annotated[int, Field(ge=1)] = 1
+    max_rows: Annotated[int, Field(ge=0)] | None = None
+
+
+class PolicyConfig(Strict):
+    default: ActionName = "deny"
+    rules: tuple[Rule, ...] = ()
+
+    @field_validator("rules")
+    @classmethod
+    def _unique_names(cls, rules: tuple[Rule, ...]) -> tuple[Rule, ...]:
+        names = [rule.name for rule in rules]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate rule names: {', '.join(duplicates)}")
+        return rules
