@@ -143,6 +143,63 @@ NO_MASKING = MaskingPlan()
 
 
 @dataclass(frozen=True, slots=True)
+class CatalogColumn:
+    """A column of a table or view as the upstream's catalog describes it."""
+
+    schema: str
+    table: str
+    name: str
+    type_name: str = ""
+    position: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogFunction:
+    """A function defined in the database; `volatility` is immutable|stable|volatile."""
+
+    schema: str
+    name: str
+    volatility: str
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogView:
+    """A view and the SQL that defines it (for lineage through views)."""
+
+    schema: str
+    name: str
+    definition: str
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogSnapshot:
+    """What the policy and the masker need to know about an upstream database.
+
+    Read by the plugin (it owns the wire and the dialect's catalog queries), cached
+    and invalidated by the core. `table_oids` maps PostgreSQL table OIDs to
+    (schema, table); other protocols leave it empty.
+    """
+
+    columns: tuple[CatalogColumn, ...] = ()
+    functions: tuple[CatalogFunction, ...] = ()
+    views: tuple[CatalogView, ...] = ()
+    table_oids: Mapping[int, tuple[str, str]] = field(default_factory=dict)
+    taken_at: float = 0.0
+
+
+class CatalogReader(Protocol):
+    """Optional on a `ProtocolListener`: read the upstream catalog with a credential.
+
+    The core calls it off the hot path (at session open, on a timer, after DDL) and
+    must treat a failure as "catalog unknown" — the safe outcome wins.
+    """
+
+    async def read_catalog(
+        self, credential: UpstreamCredential, database: str
+    ) -> CatalogSnapshot: ...
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """How a command ended, reported once per command after its result."""
 
