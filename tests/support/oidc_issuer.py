@@ -133,6 +133,8 @@ class OidcIssuer:
         alg, own = self.state.keys.get(kid, ("RS256", None))
         signer = key or own
         assert signer is not None, f"no key {kid}"
+        if key is not None:
+            alg = "ES256" if isinstance(key, ECKey) else "RS256"
         header = {"alg": alg, "kid": kid, "typ": "JWT"}
         return jwt.encode(header, self.claims(sub, groups, **extra), signer)
 

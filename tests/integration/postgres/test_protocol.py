@@ -123,9 +123,10 @@ def test_forged_cancel_cancels_nothing(machine_gateway: Gateway) -> None:
     assert sleeper.result == [("", "survived")]
 
 
-def test_real_cancel_is_routed(machine_gateway: Gateway) -> None:
-    """A cancel reaches its own session's backend and no other."""
-    dsn = machine_gateway.dsn("pg")
+@pytest.mark.parametrize("resource", ["pg", "pg_tls"])
+def test_real_cancel_is_routed(machine_gateway: Gateway, resource: str) -> None:
+    """A cancel reaches its own session's backend and no other (libpq 17+ encrypts it on TLS)."""
+    dsn = machine_gateway.dsn(resource, sslmode="prefer")
     with (
         psycopg.connect(dsn, autocommit=True) as conn,
         psycopg.connect(dsn, autocommit=True) as other,
@@ -220,3 +221,11 @@ def test_extended_protocol_with_flush(machine_gateway: Gateway) -> None:
         messages = raw.read_until(b"Z")
     assert [m.type for m in messages] == [b"2", b"D", b"C", b"Z"]
     assert messages[1].payload.endswith(b"42")
+
+
+def test_oversized_startup_refused(machine_gateway: Gateway) -> None:
+    with RawPg(*machine_gateway.address("pg")) as raw:
+        raw.send_raw(struct.pack("!II", 100_000_000, 196608))
+        error = raw.read_message()
+    assert error.type == b"E"
+    assert error.sqlstate == "08P01", error.fields
