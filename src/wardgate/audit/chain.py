@@ -1,0 +1,77 @@
+"""The hash chain: canonical JSON, record hashes, sealing and checking.
+
+A record is a JSON object. Its *canonical form* is ``json.dumps`` with sorted keys,
+no whitespace and UTF-8 text (no floats are ever written, so every language renders
+the same bytes). Sealing adds ``seq`` (1, 2, 3 … per journal) and ``prev`` (the
+previous record's hash, 64 zeros for the first) and then ``hash``: SHA-256 over the
+canonical form of everything except ``hash`` — or HMAC-SHA-256 under
+``audit.hmac_key``, so that someone who can write the files but does not hold the key
+cannot forge a consistent chain. ``alg`` names which one was used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+GENESIS = "0" * 64
+FORMAT_VERSION = 1
+
+
+def canonical(record: Mapping[str, Any]) -> bytes:
+    """The canonical JSON bytes of `record` (sorted keys, no whitespace, UTF-8)."""
+    return json.dumps(
+        record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def record_hash(record: Mapping[str, Any], key: bytes | None) -> str:
+    """The hash of `record` without its own ``hash`` field."""
+    body = canonical({name: value for name, value in record.items() if name != "hash"})
+    if key:
+        return hmac.new(key, body, hashlib.sha256).hexdigest()
+    return hashlib.sha256(body).hexdigest()
+
+
+def algorithm(key: bytes | None) -> str:
+    return "hmac-sha256" if key else "sha256"
+
+
+@dataclass(frozen=True, slots=True)
+class ChainHead:
+    """Where a chain stands: the last sequence number and hash written."""
+
+    seq: int = 0
+    hash: str = GENESIS
+
+
+@dataclass(frozen=True, slots=True)
+class Sealed:
+    seq: int
+    hash: str
+    record: dict[str, Any]
+    line: bytes  # canonical JSON of the whole record, newline-terminated
+
+
+class Chain:
+    """Seals records one after another; not thread-safe (the event loop owns it)."""
+
+    def __init__(self, key: bytes | None = None, head: ChainHead = ChainHead()) -> None:
+        self._key = key
+        self.head = head
+
+    def seal(self, fields: Mapping[str, Any]) -> Sealed:
+        seq = self.head.seq + 1
+        record = {**fields, "v": FORMAT_VERSION, "seq": seq, "prev": self.head.hash}
+        record["alg"] = algorithm(self._key)
+        digest = record_hash(record, self._key)
+        record["hash"] = digest
+        return Sealed(seq, digest, record, canonical(record) + b"\n")
+
+    def advance(self, sealed: Sealed) -> None:
+        """Make `sealed` the head; called only once its line reached the journal."""
+        self.head = ChainHead(sealed.seq, sealed.hash)

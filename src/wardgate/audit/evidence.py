@@ -1,0 +1,266 @@
+"""Evidence for one gateway: what `GatewaySession` and `ResourceGate` call.
+
+`Evidence` (one per gateway) holds the audit log and the recorder; `SessionEvidence`
+(one per session) turns session hooks into audit records and recording frames:
+
+- `opened` → ``session_start`` record, recording opened;
+- `refusal` → a deny with rule ``audit-unavailable`` while the journal fails closed;
+- `decided` keeps what the decision knew; `reported` writes the ``command`` record
+  (decision, statement with literals redacted, outcome) and raises `AuditUnavailable`
+  when it cannot — the plugin must then not release the result;
+- `frame` → the recording; `event` → a ``session_event`` record;
+- `closed` → recording footer, ``session_end`` record with its closing digest.
+
+Fields the seam does not carry yet (tables, review id and approver on `Decision`,
+masked-value counts on `Outcome`) are read when present and recorded as empty
+otherwise, so those subsystems fill them without touching this module.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from wardgate.audit.log import AuditLog, AuditUnavailable, timestamp
+from wardgate.audit.statement import redact, truncate
+from wardgate.recording.writer import Recorder, RecordingSummary, SessionRecording
+from wardgate.seam import Action, ClientInfo, Command, Decision, Direction, Identity, Outcome
+
+AUDIT_UNAVAILABLE_RULE = "audit-unavailable"
+MAX_PENDING_COMMANDS = 1024
+_LOG_ONLY_EVENTS = frozenset({"session_start", "session_end", "command", "command_done"})
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFacts:
+    session_id: str
+    resource: str
+    protocol: str
+    identity: Identity
+    client: ClientInfo
+    database: str
+    upstream_user: str = ""
+
+
+@dataclass(slots=True)
+class _Pending:
+    fields: dict[str, Any]
+    started: float
+    reported: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _client(client: ClientInfo) -> str:
+    return f"{client.address}:{client.port}"
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return round(value * 1_000_000)  # seconds → microseconds: records hold no floats
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_jsonable(v) for v in value]
+        return sorted(items, key=str) if isinstance(value, set | frozenset) else items
+    return str(value)
+
+
+class Evidence:
+    def __init__(
+        self,
+        audit: AuditLog | None = None,
+        recorder: Recorder | None = None,
+        *,
+        max_statement_chars: int = 4000,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.audit = audit
+        self.recorder = recorder
+        self.max_statement_chars = max_statement_chars
+        self.clock = clock
+        self.monotonic = monotonic
+
+    def session(self, facts: SessionFacts) -> SessionEvidence:
+        return SessionEvidence(self, facts)
+
+    def write(self, record_type: str, fields: Mapping[str, Any]) -> None:
+        """Best-effort record (events): a failing journal is counted by the log itself."""
+        if self.audit is None:
+            return
+        try:
+            self.audit.write(record_type, _jsonable(fields))
+        except AuditUnavailable:
+            pass
+
+    def auth_failed(self, resource: str, protocol: str, client: ClientInfo, reason: str) -> None:
+        self.write(
+            "auth_failure",
+            {
+                "resource": resource,
+                "protocol": protocol,
+                "client": _client(client),
+                "client_user": client.user,
+                "reason": reason,
+            },
+        )
+
+    def policy_reloaded(self, old_version: str, new_version: str, error: str = "") -> None:
+        self.write(
+            "policy_reload",
+            {"old_version": old_version, "new_version": new_version, "error": error},
+        )
+
+    def review(self, event: str, **fields: Any) -> None:
+        """A review event: requested, approved, denied, expired (the reviews subsystem)."""
+        self.write("review", {"event": event, **fields})
+
+
+class SessionEvidence:
+    def __init__(self, evidence: Evidence, facts: SessionFacts) -> None:
+        self._evidence = evidence
+        self._audit = evidence.audit
+        self.facts = facts
+        self._pending: OrderedDict[str, _Pending] = OrderedDict()
+        self._recording: SessionRecording | None = None
+        self._policy_version = ""
+
+    def _base(self) -> dict[str, Any]:
+        facts = self.facts
+        return {
+            "session": facts.session_id,
+            "resource": facts.resource,
+            "protocol": facts.protocol,
+            "identity": facts.identity.name,
+            "groups": sorted(facts.identity.groups),
+            "auth_method": facts.identity.method,
+            "client": _client(facts.client),
+        }
+
+    def opened(self, policy_version: str) -> None:
+        self._policy_version = policy_version
+        facts = self.facts
+        client = facts.client
+        started = self._evidence.clock()
+        details = {
+            "database": facts.database,
+            "upstream_user": facts.upstream_user,
+            "client_user": client.user,
+            "application": client.application,
+            "tls": client.tls,
+            "policy_version": policy_version,
+        }
+        self._evidence.write("session_start", {**self._base(), **details})
+        recorder = self._evidence.recorder
+        if recorder is not None:
+            header = {**self._base(), **details, "started": timestamp(started)}
+            self._recording = recorder.open(facts.session_id, _jsonable(header))
+
+    def refusal(self) -> Decision | None:
+        """The decision to return instead of asking the policy, or None to ask it."""
+        if self._audit is None or self._audit.admits_commands():
+            return None
+        return Decision(
+            Action.DENY,
+            rule=AUDIT_UNAVAILABLE_RULE,
+            reason="the audit log cannot record commands; refusing until it can",
+        )
+
+    def decided(self, command: Command, decision: Decision, policy_version: str) -> None:
+        if self._audit is None:
+            return
+        redacted = redact(command.text, command.dialect)
+        fields = {
+            "command_id": decision.command_id,
+            "operation": command.operation,
+            "database": command.database or self.facts.database,
+            "statement": truncate(redacted.text, self._evidence.max_statement_chars),
+            "fingerprint": redacted.fingerprint,
+            "kind": decision.kind,
+            "flags": sorted(decision.flags),
+            "tables": list(getattr(decision, "tables", ())),
+            "decision": decision.action.value,
+            "rule": decision.rule,
+            "reason": decision.reason,
+            "policy_version": policy_version,
+            "review_id": getattr(decision, "review_id", None) or None,
+            "approver": getattr(decision, "approver", None) or None,
+        }
+        self._pending[decision.command_id] = _Pending(fields, self._evidence.monotonic())
+        while len(self._pending) > MAX_PENDING_COMMANDS:
+            self._pending.popitem(last=False)
+
+    def reported(self, outcome: Outcome) -> None:
+        """Write the command's record; raises AuditUnavailable when failing closed."""
+        if self._audit is None:
+            return
+        pending = self._pending.get(outcome.command_id)
+        fields: dict[str, Any] = {"command_id": outcome.command_id}
+        fields.update(pending.fields if pending else {})
+        now = self._evidence.monotonic()
+        if pending is not None:
+            fields["duration_us"] = round((now - pending.started) * 1_000_000)
+            pending.started, pending.reported = now, True
+            if fields.get("operation") == "query":
+                self._pending.pop(outcome.command_id, None)
+        self._write_command({**self._base(), **fields, **_outcome_fields(outcome)})
+
+    def _write_command(self, fields: dict[str, Any]) -> None:
+        assert self._audit is not None
+        try:
+            self._audit.write("command", _jsonable(fields))
+        except AuditUnavailable:
+            if not self._audit.fail_open:
+                raise
+            self._audit.note_fail_open()
+
+    def frame(self, direction: Direction, data: bytes) -> None:
+        if self._recording is not None:
+            self._recording.frame(direction, data)
+
+    def event(self, name: str, fields: Mapping[str, Any]) -> None:
+        if name not in _LOG_ONLY_EVENTS:
+            self._evidence.write("session_event", {**self._base(), "event": name, **fields})
+
+    async def closed(self, reason: str, duration: float, commands: int) -> None:
+        for command_id, pending in list(self._pending.items()):
+            if not pending.reported:
+                outcome = Outcome(command_id, error=f"no outcome reported ({reason})")
+                fields = {**self._base(), **pending.fields, **_outcome_fields(outcome)}
+                self._evidence.write("command", fields)
+        self._pending.clear()
+        summary = await self._close_recording(reason)
+        details = {
+            "reason": reason,
+            "duration_us": round(duration * 1_000_000),
+            "commands": commands,
+        }
+        if summary is not None:
+            details["recording"] = {
+                "file": summary.file,
+                "sha256": summary.sha256,
+                "frames": summary.frames,
+                "error": summary.error,
+            }
+        self._evidence.write("session_end", {**self._base(), **details})
+
+    async def _close_recording(self, reason: str) -> RecordingSummary | None:
+        recording, self._recording = self._recording, None
+        if recording is None:
+            return None
+        return await recording.close(reason, timestamp(self._evidence.clock()))
+
+
+def _outcome_fields(outcome: Outcome) -> dict[str, Any]:
+    return {
+        "rows": outcome.rows,
+        "bytes": outcome.bytes_out,
+        "status": outcome.status,
+        "error": truncate(outcome.error, 1000),
+        "masked": dict(getattr(outcome, "masked", {}) or {}),
+    }

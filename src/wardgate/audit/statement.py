@@ -1,0 +1,80 @@
+"""Statement text for the audit trail: literals replaced by ``?``, plus a fingerprint.
+
+The lexer is the classifier's (`wardgate.classify.lexer`), so literals end exactly
+where the server says they do. Whatever it cannot lex is redacted conservatively:
+everything from an opening quote or dollar-quote to its close — or to the end of the
+text — and every number become ``?``. The fingerprint is a short SHA-256 of the
+classifier's literal-free fingerprint, so one query shape has one value.
+HTTP request lines keep their path and lose their query-string values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from wardgate.classify.context import ParseSettings
+from wardgate.classify.fingerprint import fingerprint, render, split_statements
+from wardgate.classify.lexer import NUMBER, STRING, LexError, Token, lex
+
+PLACEHOLDER = "?"
+_SQL_DIALECTS = frozenset({"postgres", "mysql"})
+_FALLBACK = re.compile(
+    r"(\$[A-Za-z_]*\$).*?(?:\1|\Z)"  # dollar quoting
+    r"|[eEnNbBxX]?'(?:[^'\\]|\\.|'')*(?:'|\Z)"  # '…' strings (unterminated: to the end)
+    r"|\"(?:[^\"\\]|\\.|\"\")*(?:\"|\Z)"  # "…" (a string in MySQL)
+    r"|\b\d+(?:\.\d*)?(?:[eE][+-]?\d+)?\b",
+    re.DOTALL,
+)
+_QUERY_VALUE = re.compile(r"=[^&\s#]*")
+
+
+@dataclass(frozen=True, slots=True)
+class RedactedStatement:
+    text: str
+    fingerprint: str
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _blank(token: Token) -> Token:
+    if token.kind in (STRING, NUMBER):
+        return token._replace(text=PLACEHOLDER)
+    return token
+
+
+def _sql(text: str, dialect: str) -> RedactedStatement:
+    tokens = lex(text, dialect, ParseSettings()).tokens
+    statements = split_statements(tokens)
+    shown = "; ".join(render([_blank(t) for t in statement]) for statement in statements)
+    shape = "; ".join(fingerprint(statement) for statement in statements)
+    return RedactedStatement(shown, _digest(f"{dialect}:{shape}"))
+
+
+def _fallback(text: str) -> RedactedStatement:
+    shown = " ".join(_FALLBACK.sub(PLACEHOLDER, text).split())
+    return RedactedStatement(shown, _digest(shown))
+
+
+def _request_line(text: str) -> RedactedStatement:
+    method, _, rest = text.partition(" ")
+    path, question, query = rest.partition("?")
+    shown = f"{method} {path}" + (question + _QUERY_VALUE.sub("=?", query) if question else "")
+    return RedactedStatement(shown, _digest(f"{method} {path}"))
+
+
+def redact(text: str, dialect: str) -> RedactedStatement:
+    """`text` with every literal replaced by ``?``; never raises."""
+    if dialect not in _SQL_DIALECTS:
+        return _request_line(text) if dialect == "" and " /" in text[:16] else _fallback(text)
+    try:
+        return _sql(text, dialect)
+    except (LexError, RecursionError, ValueError):
+        return _fallback(text)
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if limit <= 0 or len(text) <= limit else text[:limit] + "…"
