@@ -56,6 +56,31 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        self.oidc_key_fetches = Counter(
+            "wardgate_oidc_key_fetches",
+            "OIDC discovery/JWKS fetches, by issuer and outcome (ok|error).",
+            ["issuer", "outcome"],
+            registry=r,
+        )
+        self.vault_lease_operations = Counter(
+            "wardgate_vault_lease_operations",
+            "Vault lease operations (lease|reuse|renew|revoke), by outcome (ok|error).",
+            ["operation", "outcome"],
+            registry=r,
+        )
+        self.vault_leases_active = Gauge(
+            "wardgate_vault_leases_active",
+            "Vault leases held now (in use or idle in the reuse window), by secret path.",
+            ["path"],
+            registry=r,
+        )
+        self.vault_request_seconds = Histogram(
+            "wardgate_vault_request_seconds",
+            "Time of one Vault request, by operation.",
+            ["operation"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

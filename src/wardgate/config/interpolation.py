@@ -57,6 +57,17 @@ def default_resolvers(base: Path | None = None) -> dict[str, Resolver]:
     }
 
 
+def config_resolvers(tree: Any, base: Path | None = None) -> dict[str, Resolver]:
+    """The defaults, with `vault` answered from the file's own `vault` section (lazily)."""
+    from wardgate.vault.kv import lazy_resolver
+
+    resolvers = default_resolvers(base)
+    section = tree.get("vault") if isinstance(tree, dict) else None
+    pre = {scheme: resolvers[scheme] for scheme in ("env", "file")}
+    resolvers["vault"] = lazy_resolver(section, base or Path.cwd(), pre)
+    return resolvers
+
+
 def interpolate_string(text: str, resolvers: Mapping[str, Resolver]) -> str:
     def substitute(match: re.Match[str]) -> str:
         scheme = match.group("scheme")

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from wardgate.config.interpolation import ReferenceError_, Resolver, default_resolvers, interpolate
+from wardgate.config.interpolation import ReferenceError_, Resolver, config_resolvers, interpolate
 from wardgate.config.model import WardgateConfig
 from wardgate.config.yamlsource import DuplicateKey, LineDict, line_of, load_yaml
 from wardgate.plugins import PluginRegistry
@@ -153,7 +153,7 @@ def load_config(
         raise ConfigError([ConfigIssue(file, 1, "", "the top level must be a mapping")])
     version = policy_version(tree)
     try:
-        tree = interpolate(tree, resolvers or default_resolvers(path.parent))
+        tree = interpolate(tree, resolvers or config_resolvers(tree, path.parent))
     except ReferenceError_ as exc:
         location = exc.location
         raise ConfigError(

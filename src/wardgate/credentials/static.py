@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from wardgate.config.model import StaticCredentials
-from wardgate.seam import UpstreamCredential, UpstreamUnavailable
+from wardgate.seam import Identity, UpstreamCredential, UpstreamUnavailable
 
 
 class StaticCredentialProvider:
@@ -42,7 +42,7 @@ class StaticCredentialProvider:
                 raise UpstreamUnavailable("upstream password file is unreadable") from None
         return spec.password or ""
 
-    async def lease(self) -> UpstreamCredential:
+    async def lease(self, identity: Identity | None = None) -> UpstreamCredential:
         return UpstreamCredential(username=self._spec.user, password=self._password())
 
     async def release(self, credential: UpstreamCredential) -> None:

@@ -11,6 +11,7 @@ import secrets
 from typing import Protocol
 
 from wardgate.eventlog import EventLog
+from wardgate.gate.access import AccessRule
 from wardgate.gate.session import GatewaySession, SessionServices
 from wardgate.identity.authenticator import Authenticator
 from wardgate.seam import (
@@ -25,7 +26,9 @@ from wardgate.seam import (
 
 
 class CredentialProvider(Protocol):
-    async def lease(self) -> UpstreamCredential: ...
+    async def lease(self, identity: Identity) -> UpstreamCredential:
+        """The upstream credential for this identity (a Vault lease may be per identity)."""
+        ...
 
     async def release(self, credential: UpstreamCredential) -> None: ...
 
@@ -38,7 +41,9 @@ class ResourceGate:
         credentials: CredentialProvider,
         databases: tuple[str, ...] | None,
         default_database: str,
+        access: AccessRule | None = None,
     ) -> None:
+        self._access = access
         self._services = services
         self._authenticator = authenticator
         self._credentials = credentials
@@ -62,7 +67,7 @@ class ResourceGate:
         try:
             return await self._authenticator.authenticate(credential)
         except AuthenticationFailed as exc:
-            self._services.metric_auth_failure("invalid_token")
+            self._services.metric_auth_failure(getattr(exc, "code", "invalid_token"))
             self._services.log.emit(
                 "auth_failed",
                 level="warning",
@@ -79,8 +84,14 @@ class ResourceGate:
         if database and not self.allows_database(database):
             self.refuse(client, f"database {database!r} is not offered", "authorization")
             raise AccessDenied(f'database "{database}" is not available on this resource')
+        if self._access is not None and not self._access.admits(identity):
+            self.refuse(client, f"identity {identity.name!r} may not open it", "authorization")
+            raise AccessDenied(f'identity "{identity.name}" may not use resource "{self.resource}"')
         try:
-            credential = await self._credentials.lease()
+            credential = await self._credentials.lease(identity)
+        except AccessDenied as exc:
+            self.refuse(client, exc.message, "authorization")
+            raise
         except GateError as exc:
             self._services.metrics.upstream_errors.labels(*self._services.labels).inc()
             self.refuse(client, exc.message, "upstream")

@@ -1,1 +1,1 @@
-"""Who is asking: static tokens now, OIDC issuers beside them."""
+"""Who is asking: static tokens and OIDC issuers side by side (docs/identity.md)."""

@@ -17,12 +17,13 @@ from wardgate.admin.app import HealthState, create_admin_app
 from wardgate.admin.server import AdminServer
 from wardgate.config.loader import LoadedConfig
 from wardgate.config.model import ResourceConfig, parse_listen
-from wardgate.credentials.static import StaticCredentialProvider
+from wardgate.credentials.providers import CredentialServices
 from wardgate.eventlog import EventLog
+from wardgate.gate.access import AccessRule
 from wardgate.gate.resource_gate import CredentialProvider, ResourceGate
 from wardgate.gate.session import SessionServices
 from wardgate.identity.authenticator import Authenticator
-from wardgate.identity.tokens import StaticTokenVerifier
+from wardgate.identity.issuers import IdentityServices
 from wardgate.metrics import Metrics
 from wardgate.plugins import PluginRegistry
 from wardgate.policy.commands import CommandClassifier
@@ -50,15 +51,24 @@ class GatewayRuntime:
         self._policy: Policy = RulePolicy(
             loaded.config.policy, loaded.version, CommandClassifier()
         )
+        config = loaded.config
+        self.identity = IdentityServices(
+            config.identity.tokens,
+            config.identity.oidc,
+            self.base_dir,
+            metrics=self.metrics,
+            log=self.log,
+        )
+        self.credentials = CredentialServices(
+            config.vault, self.base_dir, metrics=self.metrics, log=self.log
+        )
 
     @property
     def base_dir(self) -> Path:
         return self._loaded.path.parent
 
     def _credentials(self, resource: ResourceConfig) -> CredentialProvider:
-        static = resource.credentials.static
-        assert static is not None  # validated by CredentialsConfig
-        return StaticCredentialProvider(static, self.base_dir)
+        return self.credentials.provider(resource)
 
     def _listener_for(
         self, resource: ResourceConfig, authenticator: Authenticator
@@ -81,6 +91,7 @@ class GatewayRuntime:
             self._credentials(resource),
             resource.databases,
             str(getattr(upstream, "database", "") or ""),
+            access=AccessRule.from_config(resource.access) if resource.access else None,
         )
         limits = Limits(
             max_message_bytes=config.limits.max_message_bytes,
@@ -110,7 +121,8 @@ class GatewayRuntime:
 
     async def start(self, ready_file: Path | None = None) -> None:
         config = self._loaded.config
-        authenticator = Authenticator(StaticTokenVerifier(config.identity.tokens))
+        authenticator = self.identity.authenticator
+        self.identity.start()
         for resource in config.resources:
             listener = self._listener_for(resource, authenticator)
             await listener.start()
@@ -151,4 +163,6 @@ class GatewayRuntime:
         await asyncio.gather(*(listener.drain(deadline) for listener in self._listeners))
         if self._admin is not None:
             await self._admin.stop()
+        await self.credentials.close()
+        await self.identity.close()
         self.log.emit("stopped")

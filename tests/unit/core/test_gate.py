@@ -73,7 +73,7 @@ class RecordingCredentials:
     leased: int = 0
     released: list[UpstreamCredential] = field(default_factory=list)
 
-    async def lease(self) -> UpstreamCredential:
+    async def lease(self, identity: Identity | None = None) -> UpstreamCredential:
         if self.fail:
             raise UpstreamUnavailable("vault is sealed")
         self.leased += 1

@@ -1,0 +1,1 @@
+"""Vault (or OpenBao): login, dynamic-secret leases, KV references (docs/vault.md)."""
