@@ -157,9 +157,11 @@ def show(tokens: list[Token], env: Env, draft: Draft) -> None:
                 draft,
             )
             return
-        if word(token, "FROM", "IN") and at(tokens, index + 1) is not None:
+        if token.kind in (WORD, QIDENT) and punct(at(tokens, index + 1), "."):
+            draft.databases.append(name_value(token))  # SHOW CREATE TABLE db.t
+        elif word(token, "FROM", "IN") and at(tokens, index + 1) is not None:
             parts, _ = qualified_name(tokens, index + 1)
-            if len(parts) > 1 or (parts and _names_database(tokens, index)):
+            if len(parts) == 1 and _names_database(tokens, index):
                 draft.databases.append(parts[0])
 
 

@@ -213,9 +213,15 @@ def _set_item(item: list[Token], env: Env, draft: Draft) -> None:
     _rhs(item[after + 1 :], env, draft)
 
 
+_MY_SCOPES = frozenset({"GLOBAL", "SESSION", "LOCAL", "PERSIST", "PERSIST_ONLY"})
+
+
 def _system_var(text: str) -> tuple[str, str, int]:
-    scope, _, name = text[2:].rpartition(".")
-    return (scope.upper() or "SESSION"), name, 1
+    """``@@[scope.]name`` → (scope, name, tokens used); names may contain dots."""
+    scope, _, name = text[2:].partition(".")
+    if name and scope.upper() in _MY_SCOPES:
+        return scope.upper(), name, 1
+    return "SESSION", text[2:], 1
 
 
 def _rhs(tokens: list[Token], env: Env, draft: Draft) -> None:

@@ -21,7 +21,7 @@ from wardgate.classify import mysql_handlers as my
 from wardgate.classify import set_rules
 from wardgate.classify.draft import Draft
 from wardgate.classify.functions import scan_calls
-from wardgate.classify.lexer import PUNCT, QIDENT, STRING, WORD, Token
+from wardgate.classify.lexer import OP, PUNCT, QIDENT, STRING, WORD, Token
 from wardgate.classify.model import Kind, TableRef, words
 from wardgate.classify.parsing import Env
 
@@ -161,12 +161,23 @@ FLOORS: dict[str, list[tuple[tuple[str, ...], Kind, tuple[str, ...], str]]] = {
         (("DATA", "DIRECTORY"), K.ADMIN, ("file_access",), "DATA DIRECTORY places files"),
         (("INDEX", "DIRECTORY"), K.ADMIN, ("file_access",), "INDEX DIRECTORY places files"),
         (("WITH", "READ", "LOCK"), K.ADMIN, ("locking",), "takes a global read lock"),
+        (("NEXT", "VALUE", "FOR"), K.WRITE, ("side_effect_function",), "advances a sequence"),
     ],
 }
 
 #: PostgreSQL procedural languages that can reach the operating system.
 UNTRUSTED_LANGUAGES = words(
     "c internal plpythonu plpython2u plpython3u plperlu pltclu plsh plr javau"
+)
+
+#: PostgreSQL's built-in operators. Any other operator may be user-defined (and call any
+#: function), or be cut differently by sqlglot's tokenizer (``%%%``): unknown.
+PG_OPERATORS = words(
+    """
+    + - * / % ^ |/ ||/ @ & | # ~ << >> = <> != < > <= >= || ~~ ~~* !~~ !~~* ~* !~ !~*
+    @@ @@@ @> <@ && ? ?| ?& -> ->> #> #>> #- @? <-> <<| |>> &< &> &<| |&> -|- ?# ?-
+    ?-| ?|| ## <^ >^ ~= @-@ <#> <<= >>= ^@ =>
+    """
 )
 
 _SCHEMA_VERBS = frozenset({"CREATE", "ALTER", "DROP", "COMMENT", "TRUNCATE", "RENAME"})
@@ -181,6 +192,10 @@ def analyze_statement(tokens: list[Token], env: Env) -> Draft:
     if handler is None:
         draft.unknown(f"no rule for a statement starting with {tokens[0].text.upper()}")
         return draft
+    unknown_operator = _unknown_operator(tokens, env.dialect)
+    if unknown_operator:
+        draft.unknown(f"operator {unknown_operator} is not a built-in operator")
+        return draft
     handler(tokens, env, draft)
     _apply_floors(tokens, env.dialect, draft)
     ddl = tokens[0].key in _SCHEMA_VERBS
@@ -188,6 +203,12 @@ def analyze_statement(tokens: list[Token], env: Env) -> Draft:
     if draft.plan_only:
         _plan_only(draft)
     return draft
+
+
+def _unknown_operator(tokens: list[Token], dialect: str) -> str:
+    if dialect != "postgres":
+        return ""  # the MySQL lexer only produces MySQL's fixed operator set
+    return next((t.text for t in tokens if t.kind == OP and t.text not in PG_OPERATORS), "")
 
 
 def _find_handler(tokens: list[Token], dialect: str) -> h.Handler | None:

@@ -62,7 +62,7 @@ SAFE_NODES: frozenset[type[exp.Expr]] = frozenset(
         JSONPathRecursive JSONPathScript JSONColumnDef JSONSchema HexString BitString
         ByteString RawString UnicodeString SessionParameter Hint ColumnPrefix
         PositionalColumn FormatJson Qualify Check CharacterSet Collate Escape Kwarg
-        ConstraintColumnConstraint
+        ConstraintColumnConstraint JSONKeyValue TableFromRows
         """
     )
 )
@@ -192,11 +192,14 @@ def _ddl(node: exp.Expr, walk: _Walk) -> None:
 
 
 def _outside_queries(node: exp.Expr) -> list[exp.Table]:
-    """Tables of a DDL statement that are not inside its query (CREATE … AS SELECT)."""
+    """Tables a DDL statement defines or changes: not its query's, not REFERENCES'."""
     return [
         table
         for table in node.find_all(exp.Table)
-        if not isinstance(table.find_ancestor(exp.Query, exp.UserDefinedFunction), exp.Query)
+        if not isinstance(
+            table.find_ancestor(exp.Query, exp.Reference, exp.UserDefinedFunction),
+            (exp.Query, exp.Reference),
+        )
     ]
 
 
