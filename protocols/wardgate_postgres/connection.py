@@ -38,7 +38,12 @@ from wardgate_postgres.frames import fatal
 from wardgate_postgres.handshake import ClientStartup, HandshakeRefused, client_handshake
 from wardgate_postgres.relay import Relay
 from wardgate_postgres.settings import PostgresUpstream
-from wardgate_postgres.upstream import UpstreamConnection, UpstreamError, connect_upstream
+from wardgate_postgres.upstream import (
+    UpstreamConnection,
+    UpstreamError,
+    connect_upstream,
+    send_cancel,
+)
 
 _GATE_ERRORS: dict[type[GateError], str] = {
     AuthenticationFailed: sqlstate.INVALID_PASSWORD,
@@ -194,14 +199,20 @@ class ClientConnection:
         finally:
             self._relays.discard(relay)
             self._cancels.forget(key[0])
+            if relay.cut:  # don't leave the upstream backend working for nobody
+                await asyncio.shield(self._cancel_upstream(upstream))
+
+    async def _cancel_upstream(self, upstream: UpstreamConnection) -> None:
+        with contextlib.suppress(UpstreamError, OSError, TimeoutError):
+            await send_cancel(
+                self._settings, upstream.process_id, upstream.secret_key, connect_timeout=2.0
+            )
 
     async def _cancel(self, request: CancelRequest) -> None:
         target = self._cancels.lookup(request.process_id, request.secret_key)
         if target is None:
             self._context.gate.refuse(self._client, "cancel request with an unknown key", "cancel")
             return
-        from wardgate_postgres.upstream import send_cancel
-
         with contextlib.suppress(UpstreamError, OSError, TimeoutError):
             await send_cancel(
                 self._settings,

@@ -88,6 +88,7 @@ class Relay:
         self._draining = False
         self._closing = asyncio.Event()
         self.end_reason = ""
+        self.cut = False  # ended by cancellation with a command or transaction open
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -100,6 +101,17 @@ class Relay:
         ]
         try:
             await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            self.cut = not self.tracker.idle
+            self._send_client(
+                fatal(
+                    sqlstate.ADMIN_SHUTDOWN,
+                    "terminating connection: wardgate is shutting down and the grace period "
+                    "ended before this session's command or transaction did",
+                )
+            )
+            self.end_reason = self.end_reason or "cut at shutdown deadline"
+            raise
         finally:
             for pump in pumps:
                 pump.cancel()

@@ -72,6 +72,8 @@ class ResourceListener:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             await self._handler.handle(reader, writer)
+        except asyncio.CancelledError:
+            pass  # cut at the shutdown deadline; the plugin has told its client why
         except Exception as exc:  # the plugin must not raise; if it does, contain it
             self._log.emit(
                 "connection_error", level="error", resource=self.resource, error=repr(exc)
