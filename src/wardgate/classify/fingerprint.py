@@ -45,11 +45,15 @@ def split_statements(tokens: list[Token]) -> list[list[Token]]:
 def normalize(tokens: list[Token], keep_strings: bool = False) -> list[Token]:
     """Merge adjacent strings and collapse repeated literal rows after VALUES."""
     merged: list[Token] = []
+    previous_string = False
     for token in tokens:
-        if token.kind == STRING and not keep_strings and merged and merged[-1].kind == STRING:
-            continue
-        merged.append(token)
-    return _collapse_values(merged)
+        is_string = token.kind == STRING
+        if not (is_string and previous_string and not keep_strings):
+            merged.append(token)
+        previous_string = is_string
+    if any(token.key == "VALUES" for token in merged):
+        return _collapse_values(merged)
+    return merged
 
 
 def _collapse_values(tokens: list[Token]) -> list[Token]:
@@ -106,29 +110,25 @@ def _is_literal_part(token: Token) -> bool:
 
 def render(tokens: list[Token], drop_hints: bool = False) -> str:
     """Canonical text of `tokens`: single spaces, none around a dot between names."""
-    parts: list[str] = []
-    previous: Token | None = None
-    for position, token in enumerate(tokens):
-        if drop_hints and token.kind == HINT:
-            continue
-        if previous is not None and not _glued(previous, token, tokens, position):
-            parts.append(" ")
-        parts.append(token.text)
-        previous = token
-    return "".join(parts)
+    if drop_hints:
+        tokens = [token for token in tokens if token.kind != HINT]
+    texts = [token.text for token in tokens]
+    if "." not in texts:
+        return " ".join(texts)
+    separators = [" "] * len(tokens)
+    for position, text in enumerate(texts):
+        if text == "." and tokens[position].kind == PUNCT and _dotted(tokens, position):
+            separators[position] = separators[position + 1] = ""
+    separators[0] = ""
+    return "".join([sep + text for sep, text in zip(separators, texts, strict=True)])
 
 
-def _glued(previous: Token, token: Token, tokens: list[Token], position: int) -> bool:
-    if token.kind == PUNCT and token.text == ".":
-        nxt = tokens[position + 1] if position + 1 < len(tokens) else None
-        return previous.kind in _NAME_KINDS and nxt is not None and _dot_target(nxt)
-    if previous.kind == PUNCT and previous.text == ".":
-        return _dot_target(token) and position >= 2 and tokens[position - 2].kind in _NAME_KINDS
-    return False
-
-
-def _dot_target(token: Token) -> bool:
-    return token.kind in _NAME_KINDS or token.text == "*"
+def _dotted(tokens: list[Token], position: int) -> bool:
+    """A dot between a name and a name (or ``*``): written ``a.b`` / ``t.*``."""
+    if position == 0 or position + 1 >= len(tokens):
+        return False
+    before, after = tokens[position - 1], tokens[position + 1]
+    return before.kind in _NAME_KINDS and (after.kind in _NAME_KINDS or after.text == "*")
 
 
 def fingerprint(tokens: list[Token], keep_strings: bool = False) -> str:

@@ -79,6 +79,12 @@ class Lexed(NamedTuple):
     conditional: bool  # a versioned or /*M! executable comment was seen
 
 
+def _compile(parts: list[tuple[str, str]]) -> re.Pattern[str]:
+    """One pattern: optional whitespace, then one token (or the end of the text)."""
+    alternatives = "|".join(f"(?P<{name}>{rx})" for name, rx in [*parts, ("tail", r"\Z")])
+    return re.compile(f"(?:{_WS})?(?:{alternatives})", re.DOTALL)
+
+
 def _pg_string_body(backslash: bool) -> str:
     return r"(?:[^'\\]|\\.|'')*" if backslash else r"(?:[^']|'')*"
 
@@ -86,7 +92,6 @@ def _pg_string_body(backslash: bool) -> str:
 def _pg_pattern(settings: ParseSettings) -> re.Pattern[str]:
     body = _pg_string_body(not settings.standard_conforming_strings)
     parts = [
-        ("ws", _WS),
         ("lc", r"--[^\n\r]*"),
         ("bc", r"/\*"),
         ("param", r"\$\d+"),
@@ -106,7 +111,7 @@ def _pg_pattern(settings: ParseSettings) -> re.Pattern[str]:
         ("op", "[" + re.escape(_PG_OP_CHARS) + "]+"),
         ("punct", r"::|[(),;\[\].:]"),
     ]
-    return re.compile("|".join(f"(?P<{name}>{rx})" for name, rx in parts), re.DOTALL)
+    return _compile(parts)
 
 
 def _my_string(quote: str, backslash: bool) -> str:
@@ -124,7 +129,6 @@ def _my_pattern(settings: ParseSettings) -> re.Pattern[str]:
     double = _my_string('"', backslash)
     quoted_var = "|".join([single, double, r"`(?:[^`]|``)*`"])
     parts = [
-        ("ws", _WS),
         ("lc", r"(?:#|--(?=[\x00-\x20\x7f]|$))[^\n]*"),
         ("bc", r"/\*"),
         ("close", r"\*/"),
@@ -143,7 +147,7 @@ def _my_pattern(settings: ParseSettings) -> re.Pattern[str]:
         ("op", r"<=>|->>|->|<=|>=|<>|!=|<<|>>|&&|\|\||:=|[-+*/%=<>!~^&|]"),
         ("punct", r"[(),;.{}:@]"),
     ]
-    return re.compile("|".join(f"(?P<{name}>{rx})" for name, rx in parts), re.DOTALL)
+    return _compile(parts)
 
 
 _PATTERNS: dict[tuple[str, ParseSettings], re.Pattern[str]] = {}
@@ -195,34 +199,90 @@ _UESCAPE = re.compile(r"[ \t\n\r\f\v]*[uU][eE][sS][cC][aA][pP][eE][ \t\n\r\f\v]*
 _COMMENT_EDGE = re.compile(r"/\*|\*/")
 
 
-class _PgLexer:
+class _Lexer:
+    """The shared scanning loop; words and punctuation take an inlined fast path.
+
+    Word tokens are memoised per dialect (keywords and table names repeat endlessly);
+    the memo is capped so an agent inventing names cannot grow it without bound.
+    """
+
+    dialect = ""
+    words: dict[str, Token] = {}
+
     def __init__(self, text: str, settings: ParseSettings) -> None:
         self.text = text
         self.settings = settings
-        self.pattern = _pattern("postgres", settings)
+        self.pattern = _pattern(self.dialect, settings)
         self.tokens: list[Token] = []
 
     def run(self) -> list[Token]:
-        pos, end = 0, len(self.text)
+        text, match, append = self.text, self.pattern.match, self.tokens.append
+        words, puncts = self.words, _PUNCT_TOKENS
+        pos, end = 0, len(text)
         while pos < end:
-            match = self.pattern.match(self.text, pos)
-            if match is None:
-                raise LexError(f"unexpected character {self.text[pos]!r} at offset {pos}")
-            group = match.lastgroup
-            assert group is not None
-            pos = getattr(self, "_" + group)(match)
+            found = match(text, pos)
+            if found is None:
+                raise LexError(f"unexpected character {text[pos]!r} at offset {pos}")
+            group = found.lastgroup
+            if group == "word":
+                raw = found.group(group)
+                append(words.get(raw) or self._new_word(raw))
+                pos = found.end()
+            elif group == "punct":
+                append(puncts[found.group(group)])
+                pos = found.end()
+            elif group == "tail":
+                break
+            else:
+                pos = getattr(self, "_" + str(group))(found)
         return self.tokens
+
+    def _new_word(self, raw: str) -> Token:
+        token = self._word_token(raw)
+        if len(self.words) < _WORD_MEMO_LIMIT:
+            self.words[raw] = token
+        return token
+
+    def _word_token(self, raw: str) -> Token:
+        return Token(WORD, raw, raw.upper())
 
     def _add(self, kind: str, text: str, key: str | None = None) -> None:
         self.tokens.append(Token(kind, text, text if key is None else key))
 
-    def _ws(self, match: re.Match[str]) -> int:
+    def _lc(self, match: re.Match[str]) -> int:
         return match.end()
 
-    _lc = _ws
+    def _num(self, match: re.Match[str]) -> int:
+        self.tokens.append(_NUMBER_TOKEN)
+        return match.end()
+
+
+_WORD_MEMO_LIMIT = 50_000
+_NUMBER_TOKEN = Token(NUMBER, NUMBER_TEXT, NUMBER_TEXT)
+_PUNCT_TOKENS = {
+    text: Token(PUNCT, text, text)
+    for text in ["::", "(", ")", ",", ";", "[", "]", ".", ":", "{", "}", "@"]
+}
+
+
+def _body(match: re.Match[str]) -> tuple[int, str]:
+    """Start and text of the token a match found (after its leading whitespace)."""
+    group = str(match.lastgroup)
+    return match.start(group), match.group(group)
+
+
+class _PgLexer(_Lexer):
+    dialect = "postgres"
+    words: dict[str, Token] = {}
+
+    def _word_token(self, raw: str) -> Token:
+        word = fold_pg_identifier(raw)
+        if word == "uescape":
+            raise LexError("UESCAPE not directly after a U& literal")
+        return Token(WORD, word, word.upper())
 
     def _bc(self, match: re.Match[str]) -> int:
-        depth, pos = 0, match.start()
+        depth, pos = 0, match.start("bc")
         while True:
             edge = _COMMENT_EDGE.search(self.text, pos)
             if edge is None:
@@ -233,17 +293,18 @@ class _PgLexer:
                 return pos
 
     def _param(self, match: re.Match[str]) -> int:
-        self._add(PARAM, match.group())
+        self._add(PARAM, match.group("param"))
         return match.end()
 
     def _dq(self, match: re.Match[str]) -> int:
-        close = self.text.find(match.group(), match.end())
+        tag = match.group("dq")
+        close = self.text.find(tag, match.end())
         if close < 0:
             raise LexError("unterminated dollar-quoted string")
-        return self._string(close + len(match.group()))
+        return self._string(close + len(tag))
 
     def _string(self, end: int) -> int:
-        self._add(STRING, STRING_TEXT)
+        self.tokens.append(_STRING_TOKEN)
         return end
 
     def _estr(self, match: re.Match[str]) -> int:
@@ -261,12 +322,12 @@ class _PgLexer:
     def _uid(self, match: re.Match[str]) -> int:
         escape = _UESCAPE.match(self.text, match.end())
         char = escape.group(1) if escape else "\\"
-        value = decode_unicode_escapes(match.group()[3:-1].replace('""', '"'), char)
+        value = decode_unicode_escapes(match.group("uid")[3:-1].replace('""', '"'), char)
         self._ident(value)
         return escape.end() if escape else match.end()
 
     def _qid(self, match: re.Match[str]) -> int:
-        self._ident(match.group()[1:-1].replace('""', '"'))
+        self._ident(match.group("qid")[1:-1].replace('""', '"'))
         return match.end()
 
     def _ident(self, value: str) -> None:
@@ -275,19 +336,8 @@ class _PgLexer:
             raise LexError("zero-length quoted identifier")
         self._add(QIDENT, quote_pg_identifier(value), value)
 
-    def _num(self, match: re.Match[str]) -> int:
-        self._add(NUMBER, NUMBER_TEXT)
-        return match.end()
-
-    def _word(self, match: re.Match[str]) -> int:
-        word = fold_pg_identifier(match.group())
-        if word == "uescape":
-            raise LexError("UESCAPE not directly after a U& literal")
-        self._add(WORD, word, word.upper())
-        return match.end()
-
     def _op(self, match: re.Match[str]) -> int:
-        op = match.group()
+        start, op = _body(match)
         for marker in ("--", "/*"):
             cut = op.find(marker)
             if cut >= 0:
@@ -297,11 +347,10 @@ class _PgLexer:
         if not op:  # cannot happen: comments are matched before operators
             raise LexError("operator starts with a comment marker")
         self._add(OP, op)
-        return match.start() + len(op)
+        return start + len(op)
 
-    def _punct(self, match: re.Match[str]) -> int:
-        self._add(PUNCT, match.group())
-        return match.end()
+
+_STRING_TOKEN = Token(STRING, STRING_TEXT, STRING_TEXT)
 
 
 def decode_unicode_escapes(body: str, escape: str) -> str:
@@ -341,36 +390,21 @@ def _decode_one_escape(body: str, pos: int, escape: str, out: list[str]) -> int:
 _VERSION = re.compile(r"\d*")
 
 
-class _MyLexer:
+class _MyLexer(_Lexer):
+    dialect = "mysql"
+    words: dict[str, Token] = {}
+
     def __init__(self, text: str, settings: ParseSettings, conditional: bool) -> None:
-        self.text = text
-        self.settings = settings
+        super().__init__(text, settings)
         self.conditional = conditional
-        self.pattern = _pattern("mysql", settings)
-        self.tokens: list[Token] = []
         self.in_exec = False
         self.saw_conditional = False
 
     def run(self) -> list[Token]:
-        pos, end = 0, len(self.text)
-        while pos < end:
-            match = self.pattern.match(self.text, pos)
-            if match is None:
-                raise LexError(f"unexpected character {self.text[pos]!r} at offset {pos}")
-            group = match.lastgroup
-            assert group is not None
-            pos = getattr(self, "_" + group)(match)
+        tokens = super().run()
         if self.in_exec:
             raise LexError("unterminated executable comment")
-        return self.tokens
-
-    def _add(self, kind: str, text: str, key: str | None = None) -> None:
-        self.tokens.append(Token(kind, text, text if key is None else key))
-
-    def _ws(self, match: re.Match[str]) -> int:
-        return match.end()
-
-    _lc = _ws
+        return tokens
 
     def _bc(self, match: re.Match[str]) -> int:
         start = match.end()
@@ -406,30 +440,21 @@ class _MyLexer:
     def _close(self, match: re.Match[str]) -> int:
         if not self.in_exec:  # a multiplication followed by whatever "/" starts
             self._add(OP, "*")
-            return match.start() + 1
+            return match.start("close") + 1
         self.in_exec = False
         return match.end()
 
     def _bstr(self, match: re.Match[str]) -> int:
-        self._add(STRING, STRING_TEXT, match.group())
+        self._add(STRING, STRING_TEXT, _body(match)[1])
         return match.end()
 
     _str = _bstr
 
     def _qid(self, match: re.Match[str]) -> int:
-        raw = match.group()
+        raw = match.group("qid")
         quote = raw[0]
         value = raw[1:-1].replace(quote + quote, quote)
         self._add(QIDENT, "`" + value.replace("`", "``") + "`", value)
-        return match.end()
-
-    def _num(self, match: re.Match[str]) -> int:
-        self._add(NUMBER, NUMBER_TEXT)
-        return match.end()
-
-    def _word(self, match: re.Match[str]) -> int:
-        word = match.group()
-        self._add(WORD, word, word.upper())
         return match.end()
 
     def _null(self, match: re.Match[str]) -> int:
@@ -437,7 +462,7 @@ class _MyLexer:
         return match.end()
 
     def _var(self, match: re.Match[str]) -> int:
-        self._add(VAR, match.group())
+        self._add(VAR, match.group("var"))
         return match.end()
 
     def _param(self, match: re.Match[str]) -> int:
@@ -445,11 +470,7 @@ class _MyLexer:
         return match.end()
 
     def _op(self, match: re.Match[str]) -> int:
-        self._add(OP, match.group())
-        return match.end()
-
-    def _punct(self, match: re.Match[str]) -> int:
-        self._add(PUNCT, match.group())
+        self._add(OP, match.group("op"))
         return match.end()
 
 
