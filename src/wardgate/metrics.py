@@ -16,6 +16,7 @@ class Metrics:
         self.registry = registry or CollectorRegistry()
         r = self.registry
         rp = ["resource", "protocol"]
+        self._review_metrics()
         self.connections = Counter(
             "wardgate_connections", "Client connections accepted.", rp, registry=r
         )
@@ -79,6 +80,23 @@ class Metrics:
             "Time of one Vault request, by operation.",
             ["operation"],
             buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+
+    def _review_metrics(self) -> None:
+        r = self.registry
+        self.reviews_pending = Gauge(
+            "wardgate_reviews_pending",
+            "Commands held for review on this instance now.",
+            registry=r,
+        )
+        self.reviews = Counter(
+            "wardgate_reviews", "Reviews ended, by outcome.", ["outcome"], registry=r
+        )
+        self.review_wait_seconds = Histogram(
+            "wardgate_review_wait_seconds",
+            "How long held commands waited for a reviewer.",
+            buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600),
             registry=r,
         )
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -99,10 +99,24 @@ class Decision:
     max_rows: int | None = None
     kind: str = "unknown"
     flags: frozenset[str] = frozenset()
+    review_id: str = ""  # set when a reviewer decided (or a grant applied)
+    approved_by: tuple[str, ...] = ()
 
     @property
     def allowed(self) -> bool:
         return self.action is Action.ALLOW
+
+
+@dataclass(frozen=True, slots=True)
+class HoldNotice:
+    """A command is held for review; plugins that can, tell the client at once."""
+
+    review_id: str
+    url: str
+    message: str
+
+
+HoldCallback = Callable[[HoldNotice], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,8 +258,12 @@ class Session(Protocol):
     @property
     def credential(self) -> UpstreamCredential: ...
 
-    async def decide(self, command: Command) -> Decision:
-        """Decide one command. May wait (review). Never raises for policy reasons."""
+    async def decide(self, command: Command, on_hold: HoldCallback | None = None) -> Decision:
+        """Decide one command. May wait for a review (calling `on_hold` first).
+
+        Never raises for policy reasons. Cancelling the call (the client went away)
+        cancels a pending review.
+        """
         ...
 
     def masking_plan(self, command_id: str, columns: Sequence[ResultColumn]) -> MaskingPlan:

@@ -13,8 +13,11 @@ from typing import Any
 
 from wardgate.classify.model import Classification
 from wardgate.eventlog import EventLog
+from wardgate.gate.hold import HoldContext, hold_for_review
 from wardgate.metrics import Metrics
 from wardgate.policy.engine import Policy
+from wardgate.reviews.model import ReviewError
+from wardgate.reviews.service import ReviewService
 from wardgate.seam import (
     NO_MASKING,
     Action,
@@ -22,6 +25,7 @@ from wardgate.seam import (
     Command,
     Decision,
     Direction,
+    HoldCallback,
     Identity,
     MaskingPlan,
     Outcome,
@@ -40,6 +44,7 @@ class SessionServices:
     metrics: Metrics
     log: EventLog
     max_statement_chars: int = 2000
+    reviews: ReviewService | None = None  # None: `review` decisions refuse
 
     @property
     def labels(self) -> tuple[str, str]:
@@ -93,7 +98,7 @@ class GatewaySession:
         services.metrics.sessions_active.labels(*services.labels).inc()
         self.event("session_start", database=self.database, upstream_user=self._credential.username)
 
-    async def decide(self, command: Command) -> Decision:
+    async def decide(self, command: Command, on_hold: HoldCallback | None = None) -> Decision:
         self._sequence += 1
         command_id = f"{self._id}-{self._sequence}"
         started = time.perf_counter()
@@ -104,15 +109,44 @@ class GatewaySession:
             )
         except Exception as exc:  # fail closed: a broken policy denies and says so
             decision = Decision(Action.DENY, rule="error", reason=f"policy error: {exc}")
-        if decision.action is Action.REVIEW:
-            decision = replace(decision, reason=_needs_review(decision))
         decision = replace(decision, command_id=command_id)
         self._decision_timer.observe(time.perf_counter() - started)
+        if decision.action is Action.REVIEW:
+            decision = await self._review(command, decision, classification, on_hold)
         self._services.metrics.commands.labels(
             *self._services.labels, decision.kind, decision.action.value
         ).inc()
         self._log_decision(command, decision, classification)
         return decision
+
+    async def _review(
+        self,
+        command: Command,
+        decision: Decision,
+        classification: Classification | None,
+        on_hold: HoldCallback | None,
+    ) -> Decision:
+        """Hold the command for a reviewer; without a review service, refuse and say why."""
+        reviews = self._services.reviews
+        if reviews is None:
+            return replace(decision, reason=_needs_review(decision))
+        context = HoldContext(
+            self._id,
+            self._services.resource,
+            self._services.protocol,
+            self._identity,
+            self._client,
+            self.database,
+        )
+        rule = self._services.policy.rule_named(decision.rule)
+        try:
+            return await hold_for_review(
+                reviews, context, command, decision, classification, rule, on_hold
+            )
+        except ReviewError as exc:
+            return replace(decision, action=Action.DENY, reason=f"review failed: {exc.message}")
+        except (OSError, RuntimeError, ValueError) as exc:  # the store failed: fail closed
+            return replace(decision, action=Action.DENY, reason=f"review unavailable: {exc}")
 
     def _log_decision(
         self, command: Command, decision: Decision, classification: Classification | None
@@ -176,5 +210,5 @@ class GatewaySession:
 
 
 def _needs_review(decision: Decision) -> str:
-    """Until reviews are wired in, a `review` decision refuses and says what it needs."""
+    """Without a review service a `review` decision refuses and says what it needs."""
     return f"this command needs a reviewer's approval ({decision.reason}); it was not run"

@@ -27,6 +27,8 @@ class Policy(Protocol):
         self, identity: Identity, resource: str, command: Command
     ) -> tuple[Decision, Classification | None]: ...
 
+    def rule_named(self, name: str) -> Rule | None: ...
+
 
 class AllowAllPolicy:
     """Allows every command under the rule name `default` (unit tests of the gate)."""
@@ -41,6 +43,9 @@ class AllowAllPolicy:
         self, identity: Identity, resource: str, command: Command
     ) -> tuple[Decision, Classification | None]:
         return self.decide(identity, resource, command), None
+
+    def rule_named(self, name: str) -> Rule | None:
+        return None
 
 
 def statement_facts(statement: StatementClassification, extra_flags: frozenset[str]) -> Facts:
@@ -73,6 +78,9 @@ class RulePolicy:
         self.version = version
         self._classify = classifier
         self._default = Action(config.default)
+
+    def rule_named(self, name: str) -> Rule | None:
+        return next((rule for rule in self.config.rules if rule.name == name), None)
 
     def first_rule(self, subject: Subject) -> Rule | None:
         for rule in self.config.rules:

@@ -1,0 +1,276 @@
+"""`ReviewService`: create reviews, wait for them, let authorized reviewers decide.
+
+Theory of operation. A held command waits on a future keyed by its review id.
+The future resolves when (a) a reviewer decides through this instance, (b) the
+change feed (LISTEN/NOTIFY) or the poll loop sees the review end in the store
+because another instance decided it, (c) the rule's timeout passes (the review is
+marked `expired`), or (d) the waiting connection goes away (the waiter is
+cancelled and the review marked `cancelled`). Every end is a conditional update,
+so exactly one of them wins. Pending reviews of an instance that stopped beating
+are marked `abandoned`; a graceful shutdown cancels its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from wardgate.eventlog import EventLog
+from wardgate.metrics import Metrics
+from wardgate.reviews.feed import ChangeFeed, LocalFeed
+from wardgate.reviews.model import (
+    Approval,
+    Review,
+    ReviewError,
+    ReviewRequest,
+    ReviewScope,
+    ReviewStatus,
+)
+from wardgate.reviews.notify import Notifier
+from wardgate.reviews.repository import ReviewRepository
+from wardgate.seam import Identity
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewSettings:
+    public_url: str  # base of the admin listener as reviewers reach it
+    poll_interval: float = 1.0
+    heartbeat_interval: float = 5.0
+    max_grant: float = 8 * 3600.0
+
+
+class ReviewService:
+    def __init__(
+        self,
+        repository: ReviewRepository,
+        settings: ReviewSettings,
+        notifier: Notifier,
+        metrics: Metrics,
+        log: EventLog,
+        feed: ChangeFeed | None = None,
+        clock: Clock = time.time,
+        instance: str | None = None,
+    ) -> None:
+        self._repository = repository
+        self._settings = settings
+        self._notifier = notifier
+        self._metrics = metrics
+        self._log = log
+        self._feed = feed or LocalFeed()
+        self._clock = clock
+        self.instance = instance or secrets.token_hex(8)
+        self._waiters: dict[str, asyncio.Future[Review]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self._repository.heartbeat(self.instance, self._clock())
+        await self._sweep_orphans(stale_after=0.0 if self._single_instance else None)
+        await self._feed.start(self._on_change)
+        self._notifier.start()
+        self._tasks = [
+            asyncio.create_task(self._poll_loop()),
+            asyncio.create_task(self._heartbeat_loop()),
+        ]
+
+    @property
+    def _single_instance(self) -> bool:
+        return isinstance(self._feed, LocalFeed)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for review_id in await self._repository.pending_of(self.instance):
+            await self._end(review_id, ReviewStatus.CANCELLED, "gateway", "the gateway stopped")
+        await self._feed.stop()
+        await self._notifier.stop()
+
+    # -- holding a command ---------------------------------------------------------------
+
+    def link(self, review_id: str) -> str:
+        return f"{self._settings.public_url.rstrip('/')}/ui/reviews/{review_id}"
+
+    async def active_grant(self, requester: str, resource: str, fingerprint: str) -> Review | None:
+        if not fingerprint:
+            return None
+        return await self._repository.active_grant(requester, resource, fingerprint, self._clock())
+
+    async def request(self, request: ReviewRequest) -> Review:
+        now = self._clock()
+        review = Review(
+            id="rv_" + secrets.token_hex(6),
+            request=request,
+            status=ReviewStatus.PENDING,
+            created_at=now,
+            expires_at=now + request.timeout,
+            instance=self.instance,
+        )
+        await self._repository.insert(review)
+        self._waiters[review.id] = asyncio.get_running_loop().create_future()
+        self._metrics.reviews_pending.inc()
+        self._event("review_requested", review)
+        self._notifier.review_requested(review, self.link(review.id))
+        return review
+
+    async def wait(self, review: Review) -> Review:
+        """Wait for the review to end; cancelling the wait cancels the review."""
+        future = self._waiters.get(review.id)
+        if future is None:
+            raise ReviewError(f"review {review.id} is not held here", 404)
+        started = time.monotonic()
+        try:
+            remaining = max(0.0, review.expires_at - self._clock())
+            try:
+                return await asyncio.wait_for(asyncio.shield(future), remaining)
+            except TimeoutError:
+                await self._end(review.id, ReviewStatus.EXPIRED, "timeout", "the review timed out")
+                return await future
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(
+                    self._end(review.id, ReviewStatus.CANCELLED, "client", "the client went away")
+                )
+            raise
+        finally:
+            self._waiters.pop(review.id, None)
+            self._metrics.review_wait_seconds.observe(time.monotonic() - started)
+
+    # -- reviewers -------------------------------------------------------------------
+
+    async def get(self, review_id: str) -> Review:
+        review = await self._repository.get(review_id)
+        if review is None:
+            raise ReviewError(f"no review {review_id}", 404)
+        return review
+
+    async def list_reviews(self, status: str | None = None) -> list[Review]:
+        return await self._repository.list_reviews(status)
+
+    def _authorize(self, review: Review, reviewer: Identity) -> None:
+        if review.status.final:
+            raise ReviewError(f"review {review.id} is already {review.status.value}", 409)
+        if reviewer.name == review.request.requester:
+            raise ReviewError("the requester cannot review their own command", 403)
+        allowed = set(review.request.review_by)
+        if not allowed or not (reviewer.groups & allowed):
+            needed = ", ".join(sorted(allowed)) or "none configured"
+            raise ReviewError(f"{reviewer.name} is not in a reviewer group ({needed})", 403)
+
+    async def approve(
+        self,
+        review_id: str,
+        reviewer: Identity,
+        reason: str = "",
+        scope: ReviewScope = ReviewScope.ONCE,
+        grant_seconds: float | None = None,
+    ) -> Review:
+        review = await self.get(review_id)
+        self._authorize(review, reviewer)
+        now = self._clock()
+        count = await self._repository.add_approval(review_id, Approval(reviewer.name, now, reason))
+        self._log.emit("review_approval", review=review_id, reviewer=reviewer.name, count=count)
+        if count < review.request.min_approvals:
+            return await self.get(review_id)
+        grant_until = 0.0
+        if scope is ReviewScope.GRANT:
+            duration = min(grant_seconds or self._settings.max_grant, self._settings.max_grant)
+            grant_until = now + duration
+        await self._end(review_id, ReviewStatus.APPROVED, reviewer.name, reason, scope, grant_until)
+        return await self.get(review_id)
+
+    async def deny(self, review_id: str, reviewer: Identity, reason: str) -> Review:
+        review = await self.get(review_id)
+        self._authorize(review, reviewer)
+        await self._end(review_id, ReviewStatus.DENIED, reviewer.name, reason)
+        return await self.get(review_id)
+
+    # -- endings -------------------------------------------------------------------
+
+    async def _end(
+        self,
+        review_id: str,
+        status: ReviewStatus,
+        by: str,
+        reason: str,
+        scope: ReviewScope = ReviewScope.ONCE,
+        grant_until: float = 0.0,
+    ) -> None:
+        won = await self._repository.finish(
+            review_id, status, by, self._clock(), reason, scope, grant_until
+        )
+        review = await self._repository.get(review_id)
+        if review is None:
+            return
+        if won:
+            self._metrics.reviews.labels(status.value).inc()
+            self._event(f"review_{status.value}", review)
+            await self._feed.publish(review_id)
+        self._resolve(review)
+
+    def _resolve(self, review: Review) -> None:
+        future = self._waiters.get(review.id)
+        if future is not None and review.status.final and not future.done():
+            future.set_result(review)
+            self._metrics.reviews_pending.dec()
+
+    def _on_change(self, review_id: str) -> None:
+        if review_id in self._waiters:
+            asyncio.get_running_loop().create_task(self._refresh(review_id))
+
+    async def _refresh(self, review_id: str) -> None:
+        review = await self._repository.get(review_id)
+        if review is not None:
+            self._resolve(review)
+
+    async def _poll_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.poll_interval)
+            for review_id in list(self._waiters):
+                with contextlib.suppress(Exception):
+                    await self._refresh(review_id)
+            with contextlib.suppress(Exception):
+                for review_id in await self._repository.expired(self._clock()):
+                    if review_id not in self._waiters:  # held elsewhere: its holder expires it
+                        continue
+                    await self._end(review_id, ReviewStatus.EXPIRED, "timeout", "timed out")
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.heartbeat_interval)
+            with contextlib.suppress(Exception):
+                await self._repository.heartbeat(self.instance, self._clock())
+                await self._sweep_orphans()
+
+    async def _sweep_orphans(self, stale_after: float | None = None) -> None:
+        window = self._settings.heartbeat_interval * 6 if stale_after is None else stale_after
+        stale_before = self._clock() - window
+        for review_id in await self._repository.orphaned(self.instance, stale_before):
+            await self._end(
+                review_id, ReviewStatus.ABANDONED, "gateway", "the instance holding it stopped"
+            )
+
+    def _event(self, name: str, review: Review) -> None:
+        request = review.request
+        self._log.emit(
+            name,
+            review=review.id,
+            requester=request.requester,
+            resource=request.resource,
+            session=request.session_id,
+            command_id=request.command_id,
+            rule=request.rule,
+            decided_by=review.decided_by,
+            reason=review.decision_reason,
+            approvals=[a.reviewer for a in review.approvals],
+            scope=review.scope.value,
+        )
