@@ -2,42 +2,62 @@
 
 The policy decides on classifications; this module turns a `Command` into one.
 SQL commands go through the fingerprint-keyed cache of `wardgate.classify`;
-parse-relevant server settings the plugin reports (`standard_conforming_strings`,
-`no_backslash_escapes`, `ansi_quotes`) select how the text is lexed. A database
-switch (`init_db`) is a session command that touches another database. Commands
-of any other shape are `unknown` — never `read`.
+parse-relevant server settings the plugin reports in `Command.attributes` select
+how the text is lexed:
+
+- ``standard_conforming_strings`` (PostgreSQL, from ParameterStatus),
+- ``no_backslash_escapes`` (MySQL, from the SERVER_STATUS_NO_BACKSLASH_ESCAPES flag),
+- ``ansi_quotes`` (MySQL, from ``@@sql_mode``).
+
+Each is ``on``/``off``, or ``either`` when the plugin cannot know the value the server
+will use (a pipelined command behind one that may change it): the text is then
+classified under every candidate setting and the strictest reading decides.
+
+A database switch (`init_db`) is a session command that touches another database.
+Commands of any other shape are `unknown` — never `read`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import product
 
 from wardgate.classify.classifier import Classifier
-from wardgate.classify.context import ParseSettings
-from wardgate.classify.model import Classification, Kind, StatementClassification
+from wardgate.classify.context import FunctionCatalog, ParseSettings
+from wardgate.classify.model import Classification, Kind, StatementClassification, combine
 from wardgate.seam import Command
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Attribute value meaning "the server may use either value" (classify both ways).
+EITHER = "either"
+_SETTINGS = (
+    ("standard_conforming_strings", True),
+    ("no_backslash_escapes", False),
+    ("ansi_quotes", False),
+)
 
 
 def _truthy(value: str) -> bool:
     return value.strip().lower() in ("on", "true", "1", "yes")
 
 
+def _candidates(value: str | None, default: bool) -> tuple[bool, ...]:
+    if value is None:
+        return (default,)
+    if value.strip().lower() == EITHER:
+        return (default, not default)
+    return (_truthy(value),)
+
+
+def settings_variants(attributes: Mapping[str, str]) -> tuple[ParseSettings, ...]:
+    """Every lexing setting the server may apply to this command (usually one)."""
+    choices = [_candidates(attributes.get(name), default) for name, default in _SETTINGS]
+    return tuple(ParseSettings(*values) for values in product(*choices))
+
+
 def parse_settings(attributes: Mapping[str, str]) -> ParseSettings:
     """The lexing settings a plugin reported for its session (defaults: the server's)."""
-    defaults = ParseSettings()
-    return ParseSettings(
-        standard_conforming_strings=_truthy(
-            attributes.get(
-                "standard_conforming_strings",
-                "on" if defaults.standard_conforming_strings else "off",
-            )
-        ),
-        no_backslash_escapes=_truthy(attributes.get("no_backslash_escapes", "off"))
-        or defaults.no_backslash_escapes,
-        ansi_quotes=_truthy(attributes.get("ansi_quotes", "off")) or defaults.ansi_quotes,
-    )
+    return settings_variants(attributes)[0]
 
 
 def _single(kind: Kind, flags: frozenset[str] = frozenset(), reason: str = "") -> Classification:
@@ -53,23 +73,66 @@ def _single(kind: Kind, flags: frozenset[str] = frozenset(), reason: str = "") -
     )
 
 
+def strictest_reading(readings: list[Classification]) -> Classification:
+    """One classification from several lexings of the same text: all must be allowed.
+
+    Readings that cut the text alike are one; otherwise every statement of every
+    reading is kept, so the policy sees the strictest of them.
+    """
+    if len({reading.fingerprint for reading in readings}) == 1:
+        return readings[0]
+    statements = tuple(s for reading in readings for s in reading.statements)
+    whole = combine(statements, " | ".join(reading.fingerprint for reading in readings))
+    note = "the server's parse settings are not known yet: classified under each"
+    return Classification(
+        kind=whole.kind,
+        flags=whole.flags,
+        tables=whole.tables,
+        functions=whole.functions,
+        statements=whole.statements,
+        fingerprint=whole.fingerprint,
+        reasons=(*whole.reasons, note),
+    )
+
+
+def _database_switch(command: Command) -> Classification:
+    """COM_INIT_DB: a session command; `cross_db` when it leaves the current database."""
+    current = command.attributes.get("current_database", "")
+    target = command.database or command.text
+    flags = frozenset({"cross_db"}) if target != current else frozenset()
+    return _single(Kind.SESSION, flags, reason=f"switches to database {target}")
+
+
 class CommandClassifier:
     def __init__(self, classifier: Classifier | None = None) -> None:
         self._classifier = classifier or Classifier()
 
-    def __call__(self, command: Command) -> Classification:
-        if command.dialect and command.operation != "init_db":
-            settings = parse_settings(command.attributes)
-            return self._classifier.classify(
-                command.text,
-                command.dialect,
-                settings=settings,
-                database=command.database or None,
-            )
+    @property
+    def classifier(self) -> Classifier:
+        return self._classifier
+
+    def __call__(
+        self, command: Command, functions: FunctionCatalog | None = None
+    ) -> Classification:
         if command.operation == "init_db":
-            return _single(Kind.SESSION, reason="database switch")
+            return _database_switch(command)
+        if command.dialect:
+            return self._sql(command, functions)
         method = command.attributes.get("method", "")
         if method:
             kind = Kind.READ if method.upper() in READ_METHODS else Kind.WRITE
             return _single(kind, reason=f"HTTP {method.upper()}")
         return _single(Kind.UNKNOWN, reason=f"no classifier for operation {command.operation!r}")
+
+    def _sql(self, command: Command, functions: FunctionCatalog | None) -> Classification:
+        readings = [
+            self._classifier.classify(
+                command.text,
+                command.dialect,
+                settings=settings,
+                catalog=functions,
+                database=command.database or None,
+            )
+            for settings in settings_variants(command.attributes)
+        ]
+        return strictest_reading(readings)

@@ -7,24 +7,35 @@ command the classifier cannot see through is `unknown` — never `read`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Protocol
 
+from wardgate.classify.context import FunctionCatalog
 from wardgate.classify.model import Classification, Kind, StatementClassification
 from wardgate.policy.model import PolicyConfig, Rule
 from wardgate.policy.rules import STRICTNESS, Facts, Subject, rule_action, when_matches
 from wardgate.seam import Action, Command, Decision, Identity
 
-Classifier = Callable[[Command], Classification]
+
+class Classifier(Protocol):
+    """Turns a command into a classification (`CommandClassifier` in production)."""
+
+    def __call__(
+        self, command: Command, functions: FunctionCatalog | None = None
+    ) -> Classification: ...
 
 
 class Policy(Protocol):
-    version: str
+    @property
+    def version(self) -> str: ...
 
     def decide(self, identity: Identity, resource: str, command: Command) -> Decision: ...
 
     def evaluate(
-        self, identity: Identity, resource: str, command: Command
+        self,
+        identity: Identity,
+        resource: str,
+        command: Command,
+        functions: FunctionCatalog | None = None,
     ) -> tuple[Decision, Classification | None]: ...
 
     def rule_named(self, name: str) -> Rule | None: ...
@@ -40,7 +51,11 @@ class AllowAllPolicy:
         return Decision(action=Action.ALLOW, rule="default")
 
     def evaluate(
-        self, identity: Identity, resource: str, command: Command
+        self,
+        identity: Identity,
+        resource: str,
+        command: Command,
+        functions: FunctionCatalog | None = None,
     ) -> tuple[Decision, Classification | None]:
         return self.decide(identity, resource, command), None
 
@@ -92,10 +107,18 @@ class RulePolicy:
         return self.evaluate(identity, resource, command)[0]
 
     def evaluate(
-        self, identity: Identity, resource: str, command: Command
+        self,
+        identity: Identity,
+        resource: str,
+        command: Command,
+        functions: FunctionCatalog | None = None,
     ) -> tuple[Decision, Classification]:
-        """The decision and the classification it was made on (for evidence)."""
-        classification = self._classify(command)
+        """The decision and the classification it was made on (for evidence).
+
+        `functions` answers the volatility of database-defined functions (the
+        upstream catalog); without it such a call is not a read.
+        """
+        classification = self._classify(command, functions)
         attributes = command.attributes
         subject = Subject(
             identity, resource, attributes.get("method", ""), attributes.get("path", "")
@@ -129,4 +152,44 @@ def _decision(
     )
 
 
-__all__ = ["AllowAllPolicy", "Classifier", "Kind", "Policy", "RulePolicy"]
+class PolicySwitch:
+    """The policy in force, swapped whole on reload (SIGHUP).
+
+    Every session holds this object, never a `RulePolicy`, so a reload reaches open
+    sessions at their next command. A swap is one attribute assignment on the event
+    loop: a decision sees the old policy or the new one, never a mix.
+    """
+
+    def __init__(self, policy: Policy) -> None:
+        self._policy = policy
+
+    @property
+    def current(self) -> Policy:
+        return self._policy
+
+    @property
+    def version(self) -> str:
+        return self._policy.version
+
+    def swap(self, policy: Policy) -> Policy:
+        """Put `policy` in force; returns the one it replaced."""
+        old, self._policy = self._policy, policy
+        return old
+
+    def decide(self, identity: Identity, resource: str, command: Command) -> Decision:
+        return self._policy.decide(identity, resource, command)
+
+    def rule_named(self, name: str) -> Rule | None:
+        return self._policy.rule_named(name)
+
+    def evaluate(
+        self,
+        identity: Identity,
+        resource: str,
+        command: Command,
+        functions: FunctionCatalog | None = None,
+    ) -> tuple[Decision, Classification | None]:
+        return self._policy.evaluate(identity, resource, command, functions)
+
+
+__all__ = ["AllowAllPolicy", "Classifier", "Kind", "Policy", "PolicySwitch", "RulePolicy"]

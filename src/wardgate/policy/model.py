@@ -9,6 +9,8 @@ typo never weakens a policy.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from typing import Annotated, Literal
 
@@ -146,3 +148,15 @@ class PolicyConfig(Strict):
         if duplicates:
             raise ValueError(f"duplicate rule names: {', '.join(duplicates)}")
         return rules
+
+
+def policy_version(policy: PolicyConfig) -> str:
+    """A short stable hash of the *normalized* policy section, logged with decisions.
+
+    Computed from the validated model (defaults filled in, durations in seconds,
+    key order and YAML formatting irrelevant), so two files that mean the same
+    policy have the same version, and editing anything outside `policy` (resources,
+    tokens, logging) does not look like a policy change.
+    """
+    canonical = json.dumps(policy.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
