@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 
-from wardgate.seam import Command, Decision, Direction, Outcome, Session
+from wardgate.seam import Command, Decision, Direction, HoldNotice, Outcome, Session
 from wardgate_postgres import sqlstate
 from wardgate_postgres.codec import (
     Bind,
@@ -44,7 +44,7 @@ from wardgate_postgres.codec import (
     decode_frontend,
     frontend_name,
 )
-from wardgate_postgres.frames import error, fatal
+from wardgate_postgres.frames import error, fatal, notice
 from wardgate_postgres.tracker import EXECUTE, QUERY, REFUSED, SYNC, Pending, ResponseTracker
 
 READ_SIZE = 256 * 1024
@@ -89,6 +89,8 @@ class Relay:
         self._closing = asyncio.Event()
         self.end_reason = ""
         self.cut = False  # ended by cancellation with a command or transaction open
+        self._hold_watch: asyncio.Task[None] | None = None
+        self._held_input = bytearray()
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -148,7 +150,7 @@ class Relay:
         splitter = FrameSplitter(self._max)
         while True:
             try:
-                data = await self._client_reader.read(READ_SIZE)
+                data = self._take_held_input() or await self._client_reader.read(READ_SIZE)
             except (ConnectionError, OSError):
                 data = b""
             if not data:
@@ -225,7 +227,41 @@ class Relay:
 
     async def _decide(self, operation: str, sql: str) -> Decision:
         command = Command(operation=operation, text=sql, dialect=DIALECT, database=self._database)
-        return await self._session.decide(command)
+        try:
+            return await self._session.decide(command, on_hold=self._on_hold)
+        finally:
+            self._end_hold()
+
+    # -- held for review -----------------------------------------------------------------
+
+    def _on_hold(self, hold: HoldNotice) -> None:
+        """Tell the client where to get the command approved; watch for it leaving."""
+        self._send_client(notice(hold.message, detail=hold.url))
+        pump = asyncio.current_task()
+        if pump is not None:
+            self._hold_watch = asyncio.create_task(self._watch_while_held(pump))
+
+    async def _watch_while_held(self, pump: asyncio.Task[object]) -> None:
+        """Keep what the client pipelines meanwhile; its disconnect cancels the review."""
+        while len(self._held_input) <= self._max:
+            try:
+                data = await self._client_reader.read(READ_SIZE)
+            except (ConnectionError, OSError):
+                data = b""
+            if not data:
+                self._finish("client disconnected while its command was held for review")
+                pump.cancel()
+                return
+            self._held_input += data
+
+    def _end_hold(self) -> None:
+        if self._hold_watch is not None:
+            self._hold_watch.cancel()
+            self._hold_watch = None
+
+    def _take_held_input(self) -> bytes:
+        data, self._held_input = bytes(self._held_input), bytearray()
+        return data
 
     async def _query(self, message: Query) -> bytes:
         decision = await self._decide("query", message.sql)
