@@ -5,8 +5,9 @@
 One ``pgbench -S`` transaction in simple mode is one Query frame from the client and
 one RowDescription + DataRow + CommandComplete + ReadyForQuery burst from the server.
 This times what the relay does for that transaction without any socket: splitting,
-decoding, the gate's ``decide``/``record``/``report`` (with real metrics and a real
-event log writing to a file, as ``wardgate serve`` does at level info), the tracker,
+decoding, the gate's ``decide``/``record``/``report`` (with the rule policy and
+classifier ``serve`` builds, real metrics and a real event log writing to a file,
+as ``wardgate serve`` does at level info), the tracker,
 and the relay's own routing and inspection. The sum is the Python work per
 transaction; whatever the live gateway spends beyond it (see ``proxy µs/txn`` in
 the benchmark) is the event loop, the stream layer and the socket calls.
@@ -71,6 +72,24 @@ def per_call_us(fn: Callable[[], object], loops: int) -> float:
     return 1e6 * best / loops
 
 
+def bench_policy() -> Any:
+    """The policy `wardgate serve` builds for the benchmark's config (reads allowed).
+
+    Falls back to allow-all on a checkout that predates rule policies.
+    """
+    try:
+        from wardgate.policy.commands import CommandClassifier
+        from wardgate.policy.engine import RulePolicy
+        from wardgate.policy.model import PolicyConfig
+    except ImportError:
+        from wardgate.policy.engine import AllowAllPolicy
+
+        return AllowAllPolicy("bench")
+    rule = {"name": "bench-read", "when": {"groups": ["agents"]}, "allow": ["read"]}
+    config = PolicyConfig.model_validate({"default": "deny", "rules": [rule]})
+    return RulePolicy(config, "bench", CommandClassifier())
+
+
 class HotPath:
     """A real GatewaySession and Relay, wired as the plugin wires them, minus sockets."""
 
@@ -78,15 +97,15 @@ class HotPath:
         from wardgate.eventlog import EventLog
         from wardgate.gate.session import GatewaySession, SessionServices
         from wardgate.metrics import Metrics
-        from wardgate.policy.engine import AllowAllPolicy
         from wardgate.seam import ClientInfo, Identity, UpstreamCredential
         from wardgate_postgres.relay import Relay
 
         async def release(credential: UpstreamCredential) -> None:
             return None
 
+        self.policy = bench_policy()
         self.services = SessionServices(
-            "pg", "postgres", AllowAllPolicy("bench"), Metrics(), EventLog(log_file)
+            "pg", "postgres", self.policy, Metrics(), EventLog(log_file)
         )
         self.session = GatewaySession(
             self.services,
@@ -100,7 +119,7 @@ class HotPath:
         self.relay = Relay(None, None, None, None, self.session, "bench", 1 << 20)  # type: ignore[arg-type]
 
     def pieces(self) -> dict[str, Callable[[], object]]:
-        from wardgate.seam import Command, Direction, Outcome
+        from wardgate.seam import Command, Direction, Identity, Outcome
         from wardgate_postgres.codec import FrameSplitter, decode_backend, decode_frontend
         from wardgate_postgres.tracker import QUERY
 
@@ -112,7 +131,21 @@ class HotPath:
         command = Command("query", QUERY_SQL, "postgres", "bench")
         outcome = Outcome(command_id="x-1", rows=1, bytes_out=11, status="SELECT 1")
         decision = drive(session.decide(command))
-        labels = (*services.labels, "unknown", "allow")
+        labels = (*services.labels, "read", "allow")
+        identity = Identity("bench", frozenset({"agents"}))
+        log_fields = {
+            "command_id": "x-1",
+            "operation": "query",
+            "database": "bench",
+            "statement": QUERY_SQL,
+            "kind": "read",
+            "flags": [],
+            "tables": ["pgbench_accounts"],
+            "decision": "allow",
+            "reason": "",
+            "rule": "bench-read",
+            "policy_version": "bench",
+        }
 
         def relay_c2s() -> None:
             drive(relay._route_frames(c_split.feed(c2s)))
@@ -135,24 +168,32 @@ class HotPath:
             "  FrameSplitter.feed(T+D+C+Z)": lambda: s_split.feed(s2c),
             "  decode_frontend(Query)": lambda: decode_frontend(query_frame),
             "  decode_backend(CommandComplete)": lambda: decode_backend(server_frames[2]),
-            "  GatewaySession.decide": lambda: drive(session.decide(command)),
-            "    EventLog.emit (one 'command' line)": lambda: session._log_decision(
-                command, decision
+            "  GatewaySession.decide (policy + metrics + 'command' line)": lambda: drive(
+                session.decide(command)
+            ),
+            "    policy.decide (classification cached by shape)": lambda: self.policy.decide(
+                identity, "pg", command
+            ),
+            "    session.event: one 'command' log line": lambda: session.event(
+                "command", **log_fields
             ),
             "    metrics commands.labels(...).inc()": lambda: services.metrics.commands.labels(
                 *labels
             ).inc(),
-            "    Histogram.observe": lambda: session._decision_timer.observe(0.00001),
             "    dataclasses.replace(decision)": lambda: dataclasses.replace(
                 decision, command_id="x-2"
             ),
             "  GatewaySession.report (one 'command_done' line)": lambda: drive(
                 session.report(outcome)
             ),
-            "  GatewaySession.record": lambda: session.record(Direction.CLIENT_TO_SERVER, c2s),
+            "  GatewaySession.record (a Counter.inc)": lambda: session.record(
+                Direction.CLIENT_TO_SERVER, c2s
+            ),
             "  tracker.expect + Relay._inspect(T+D+C+Z)": inspect_only,
-            "  json.dumps of a log record": lambda: json.dumps(
-                {"ts": 1.0, "level": "info", "event": "command", "statement": QUERY_SQL}
+            "  json.dumps of a 12-field log record": lambda: json.dumps(
+                {"ts": 1.0, "level": "info", "event": "command", **log_fields},
+                default=str,
+                ensure_ascii=False,
             ),
         }
 

@@ -245,6 +245,17 @@ class Benchmark:
                     "credentials": {"static": {"user": args.pg_user}},
                 }
             ],
+            # What an agent that may read gets: every statement classified, reads allowed.
+            "policy": {
+                "default": "deny",
+                "rules": [
+                    {
+                        "name": "bench-read",
+                        "when": {"groups": ["agents"], "resources": ["pg"]},
+                        "allow": ["read"],
+                    }
+                ],
+            },
         }
         self.gateway: WardgateServer = start_wardgate(
             self.procs,
