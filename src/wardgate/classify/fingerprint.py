@@ -11,10 +11,10 @@ same fingerprint cannot classify differently. Whatever a literal's value could d
 shape alone; the one exception, MySQL ``PREPARE name FROM '<sql>'``, keeps its
 literal in the fingerprint.
 
-Two normalisations shrink the key space without changing any classification:
-adjacent string literals become one (both servers concatenate them), and repeated
-literal-only rows after ``VALUES`` collapse to the first, so a bulk INSERT of any
-size has one fingerprint.
+Three normalisations shrink the key space without changing any classification:
+adjacent string literals become one (both servers concatenate them), literal-only
+rows after ``VALUES`` collapse to the first (a bulk INSERT of any size has one
+fingerprint), and a literal-only ``IN (…)`` list keeps its first item.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def normalize(tokens: list[Token], keep_strings: bool = False) -> list[Token]:
         if not (is_string and previous_string and not keep_strings):
             merged.append(token)
         previous_string = is_string
-    if any(token.key == "VALUES" for token in merged):
+    if any(token.key in ("VALUES", "IN") for token in merged):
         return _collapse_values(merged)
     return merged
 
@@ -65,22 +65,32 @@ def _collapse_values(tokens: list[Token]) -> list[Token]:
         index += 1
         if token.kind == WORD and token.key == "VALUES":
             index = _copy_rows(tokens, index, out)
+        elif token.kind == WORD and token.key == "IN":
+            index = _squash_list(tokens, index, out)
     return out
 
 
 def _copy_rows(tokens: list[Token], index: int, out: list[Token]) -> int:
-    """Copy the first literal-only row at `index` and skip identical ones after it."""
+    """Copy the literal-only row at `index`; skip the literal-only rows after it."""
     first = _literal_row(tokens, index)
     if first is None:
         return index
     out.extend(tokens[index:first])
-    signature = [token.text for token in tokens[index:first]]
     while _is_comma(tokens, first):
         nxt = _literal_row(tokens, first + 1)
-        if nxt is None or [t.text for t in tokens[first + 1 : nxt]] != signature:
+        if nxt is None:
             break
         first = nxt
     return first
+
+
+def _squash_list(tokens: list[Token], index: int, out: list[Token]) -> int:
+    """``IN (1, 2, 3)`` → ``IN (0)``: how many literals a list holds decides nothing."""
+    end = _literal_row(tokens, index)
+    if end is None or end - index < 3 or tokens[index + 1].kind not in _LITERAL_KINDS:
+        return index
+    out.extend([tokens[index], tokens[index + 1], tokens[end - 1]])
+    return end
 
 
 def _is_comma(tokens: list[Token], index: int) -> bool:

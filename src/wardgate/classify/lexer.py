@@ -239,7 +239,7 @@ class _Lexer:
 
     def _new_word(self, raw: str) -> Token:
         token = self._word_token(raw)
-        if len(self.words) < _WORD_MEMO_LIMIT:
+        if len(self.words) < _WORD_MEMO_LIMIT and len(raw) <= _WORD_MEMO_MAX_CHARS:
             self.words[raw] = token
         return token
 
@@ -258,6 +258,7 @@ class _Lexer:
 
 
 _WORD_MEMO_LIMIT = 50_000
+_WORD_MEMO_MAX_CHARS = 64
 _NUMBER_TOKEN = Token(NUMBER, NUMBER_TEXT, NUMBER_TEXT)
 _PUNCT_TOKENS = {
     text: Token(PUNCT, text, text)

@@ -46,7 +46,7 @@ PG_SESSION_SETTINGS = words("""
     jit_inline_above_cost jit_optimize_above_cost plan_cache_mode geqo geqo_threshold
     join_collapse_limit from_collapse_limit default_statistics_target constraint_exclusion
     cursor_tuple_fraction bytea_output xmlbinary xmloption lc_monetary lc_numeric lc_time
-    default_text_search_config row_security gin_fuzzy_search_limit array_nulls
+    default_text_search_config gin_fuzzy_search_limit array_nulls
     quote_all_identifiers seed synchronize_seqscans max_parallel_workers_per_gather
     max_parallel_maintenance_workers enable_partitionwise_join enable_partitionwise_aggregate
     check_function_bodies default_tablespace temp_tablespaces timezone_abbreviations
@@ -104,9 +104,29 @@ _MY_SPECIAL: dict[tuple[str, ...], tuple[Kind, str]] = {
 _MY_GLOBAL_SCOPES = frozenset({"GLOBAL", "PERSIST", "PERSIST_ONLY"})
 
 
+#: Settings that change who acts, what is enforced or what the server records.
+PRIVILEGED_SETTINGS: dict[str, str] = {
+    "role": "changes the acting role",
+    "session_authorization": "changes the session user",
+    "session_replication_role": "disables triggers and foreign-key checks",
+    "row_security": "changes row-level security enforcement",
+    "sql_log_bin": "hides statements from the binary log",
+    "sql_log_off": "hides statements from the general log",
+    "foreign_key_checks": "disables foreign-key checks",
+    "unique_checks": "disables unique checks",
+    "pseudo_thread_id": "impersonates another connection in the logs",
+    "gtid_next": "controls replication identifiers",
+    "timestamp": "changes the server clock for the session",
+}
+
+
 def setting_kind(name: str, dialect: str) -> tuple[Kind, str]:
     """The kind of changing setting `name` for the session, and why."""
     name = name.lower()
+    if name in PRIVILEGED_SETTINGS:
+        return Kind.ADMIN, f"setting {name} {PRIVILEGED_SETTINGS[name]}"
+    if name.startswith("log_") and dialect == "postgres":
+        return Kind.ADMIN, f"setting {name} changes what the server logs"
     if name in PARSE_SETTINGS:
         return Kind.ADMIN, f"setting {name} changes how later statements are parsed"
     if dialect == "postgres":

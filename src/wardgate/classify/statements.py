@@ -180,7 +180,8 @@ PG_OPERATORS = words(
     """
 )
 
-_SCHEMA_VERBS = frozenset({"CREATE", "ALTER", "DROP", "COMMENT", "TRUNCATE", "RENAME"})
+#: Statements that name objects (``FUNCTION f(int)``) rather than call them.
+_OBJECT_VERBS = words("CREATE ALTER DROP COMMENT TRUNCATE RENAME GRANT REVOKE SECURITY")
 
 
 def analyze_statement(tokens: list[Token], env: Env) -> Draft:
@@ -198,7 +199,7 @@ def analyze_statement(tokens: list[Token], env: Env) -> Draft:
         return draft
     handler(tokens, env, draft)
     _apply_floors(tokens, env.dialect, draft)
-    ddl = tokens[0].key in _SCHEMA_VERBS
+    ddl = tokens[0].key in _OBJECT_VERBS
     scan_calls(tokens, env.dialect, draft, ddl=ddl, names=frozenset(draft.aliases))
     if draft.plan_only:
         _plan_only(draft)

@@ -159,7 +159,8 @@ def _dml(node: exp.Expr, walk: _Walk) -> None:
     for target in targets:
         if target is not None:
             _mark_writes(target, walk, joins=isinstance(node, exp.Update))
-    if isinstance(node, (exp.Update, exp.Delete)) and _unfiltered(node):
+    in_merge = isinstance(node.parent, exp.When)  # MERGE's ON clause is its filter
+    if isinstance(node, (exp.Update, exp.Delete)) and not in_merge and _unfiltered(node):
         walk.draft.flag("no_where")
 
 

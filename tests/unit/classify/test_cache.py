@@ -88,3 +88,21 @@ def test_unknown_results_are_cached_too() -> None:
         assert classifier.classify(f"MERGE weird {n}", "mysql").kind.value == "unknown"
     assert len(parser.calls) == 0
     assert classifier.cache.stats.hits == 4
+
+
+def test_huge_fingerprints_are_not_kept() -> None:
+    classifier = Classifier(cache=ClassificationCache(max_key_chars=50))
+    classifier.classify("SELECT a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p FROM t", "postgres")
+    classifier.classify("SELECT 1", "postgres")
+    assert len(classifier.cache) == 1
+
+
+def test_literal_lists_and_bulk_rows_share_a_fingerprint() -> None:
+    parser = CountingParser()
+    classifier = Classifier(parse=parser)
+    for size in range(1, 30):
+        values = ", ".join(f"({n}, 'v{n}', NULL)" for n in range(size))
+        classifier.classify(f"INSERT INTO t VALUES {values}", "postgres")
+        in_list = ", ".join(str(n) for n in range(size))
+        classifier.classify(f"SELECT * FROM t WHERE id IN ({in_list})", "postgres")
+    assert len(parser.calls) == 2
