@@ -77,12 +77,18 @@ def _validate_upstreams(
         location: tuple[int | str, ...] = ("resources", index)
         if plugin is None:
             known = ", ".join(plugins.names()) or "none installed"
+            failure = plugins.failure(resource.protocol)
+            message = (
+                f"protocol plugin {resource.protocol!r} failed to load: {failure}"
+                if failure
+                else f"unknown protocol {resource.protocol!r} (known: {known})"
+            )
             issues.append(
                 ConfigIssue(
                     file,
                     line_of(tree, (*location, "protocol")),
                     _dotted((*location, "protocol")),
-                    f"unknown protocol {resource.protocol!r} (known: {known})",
+                    message,
                 )
             )
             continue
