@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from wardgate.reviews.model import Approval, Review, ReviewRequest, ReviewScope, ReviewStatus
 from wardgate.store import Migration, Store
+
+
+class StoreProvider(Protocol):
+    """The gateway's store, opened on first use (`wardgate.store.LazyStore`)."""
+
+    async def get(self) -> Store: ...
+
 
 _SCHEMA = """
 CREATE TABLE reviews (
@@ -86,12 +93,25 @@ def _review(row: dict[str, Any], approvals: Sequence[Approval]) -> Review:
     )
 
 
-class ReviewRepository:
+class FixedStore:
+    """A `StoreProvider` for an already open store (tests, tools)."""
+
     def __init__(self, store: Store) -> None:
         self._store = store
 
+    async def get(self) -> Store:
+        return self._store
+
+
+class ReviewRepository:
+    def __init__(self, stores: StoreProvider) -> None:
+        self._stores = stores
+
+    async def _db(self) -> Store:
+        return await self._stores.get()
+
     async def insert(self, review: Review) -> None:
-        await self._store.execute(
+        await (await self._db()).execute(
             "INSERT INTO reviews (id, status, instance, requester, resource, fingerprint, "
             "request, created_at, expires_at) VALUES (:id, :status, :instance, :requester, "
             ":resource, :fingerprint, :request, :created_at, :expires_at)",
@@ -109,13 +129,15 @@ class ReviewRepository:
         )
 
     async def get(self, review_id: str) -> Review | None:
-        row = await self._store.fetchone("SELECT * FROM reviews WHERE id = :id", {"id": review_id})
+        row = await (await self._db()).fetchone(
+            "SELECT * FROM reviews WHERE id = :id", {"id": review_id}
+        )
         if row is None:
             return None
         return _review(dict(row), await self._approvals(review_id))
 
     async def _approvals(self, review_id: str) -> list[Approval]:
-        rows = await self._store.fetchall(
+        rows = await (await self._db()).fetchall(
             "SELECT reviewer, at, reason FROM review_approvals WHERE review_id = :id ORDER BY at",
             {"id": review_id},
         )
@@ -123,24 +145,24 @@ class ReviewRepository:
 
     async def list_reviews(self, status: str | None = None, limit: int = 200) -> list[Review]:
         if status:
-            rows = await self._store.fetchall(
+            rows = await (await self._db()).fetchall(
                 "SELECT * FROM reviews WHERE status = :status ORDER BY created_at DESC LIMIT :n",
                 {"status": status, "n": limit},
             )
         else:
-            rows = await self._store.fetchall(
+            rows = await (await self._db()).fetchall(
                 "SELECT * FROM reviews ORDER BY created_at DESC LIMIT :n", {"n": limit}
             )
         return [_review(dict(row), await self._approvals(row["id"])) for row in rows]
 
     async def add_approval(self, review_id: str, approval: Approval) -> int:
         """Record one reviewer's approval (idempotent per reviewer); returns the count."""
-        existing = await self._store.fetchone(
+        existing = await (await self._db()).fetchone(
             "SELECT 1 AS x FROM review_approvals WHERE review_id = :id AND reviewer = :who",
             {"id": review_id, "who": approval.reviewer},
         )
         if existing is None:
-            await self._store.execute(
+            await (await self._db()).execute(
                 "INSERT INTO review_approvals (review_id, reviewer, at, reason) "
                 "VALUES (:id, :who, :at, :reason)",
                 {
@@ -150,7 +172,7 @@ class ReviewRepository:
                     "reason": approval.reason,
                 },
             )
-        row = await self._store.fetchone(
+        row = await (await self._db()).fetchone(
             "SELECT COUNT(*) AS n FROM review_approvals WHERE review_id = :id", {"id": review_id}
         )
         return int(row["n"]) if row is not None else 0
@@ -166,7 +188,7 @@ class ReviewRepository:
         grant_until: float = 0.0,
     ) -> bool:
         """Move a pending review to `status`; False if something else ended it first."""
-        changed = await self._store.execute(
+        changed = await (await self._db()).execute(
             "UPDATE reviews SET status = :status, decided_by = :by, decided_at = :at, "
             "decision_reason = :reason, scope = :scope, grant_until = :grant_until "
             "WHERE id = :id AND status = 'pending'",
@@ -185,7 +207,7 @@ class ReviewRepository:
     async def active_grant(
         self, requester: str, resource: str, fingerprint: str, now: float
     ) -> Review | None:
-        row = await self._store.fetchone(
+        row = await (await self._db()).fetchone(
             "SELECT id FROM reviews WHERE requester = :requester AND resource = :resource "
             "AND fingerprint = :fingerprint AND status = 'approved' AND scope = 'grant' "
             "AND grant_until > :now ORDER BY grant_until DESC LIMIT 1",
@@ -194,19 +216,19 @@ class ReviewRepository:
         return await self.get(row["id"]) if row is not None else None
 
     async def heartbeat(self, instance: str, now: float) -> None:
-        changed = await self._store.execute(
+        changed = await (await self._db()).execute(
             "UPDATE review_instances SET last_seen = :now WHERE id = :id",
             {"id": instance, "now": now},
         )
         if not changed:
-            await self._store.execute(
+            await (await self._db()).execute(
                 "INSERT INTO review_instances (id, last_seen) VALUES (:id, :now)",
                 {"id": instance, "now": now},
             )
 
     async def orphaned(self, instance: str, stale_before: float) -> list[str]:
         """Pending reviews held by instances that stopped beating (or by none)."""
-        rows = await self._store.fetchall(
+        rows = await (await self._db()).fetchall(
             "SELECT r.id FROM reviews r LEFT JOIN review_instances i ON i.id = r.instance "
             "WHERE r.status = 'pending' AND r.instance <> :me "
             "AND (i.last_seen IS NULL OR i.last_seen < :stale)",
@@ -215,13 +237,13 @@ class ReviewRepository:
         return [row["id"] for row in rows]
 
     async def pending_of(self, instance: str) -> list[str]:
-        rows = await self._store.fetchall(
+        rows = await (await self._db()).fetchall(
             "SELECT id FROM reviews WHERE status = 'pending' AND instance = :me", {"me": instance}
         )
         return [row["id"] for row in rows]
 
     async def expired(self, now: float) -> list[str]:
-        rows = await self._store.fetchall(
+        rows = await (await self._db()).fetchall(
             "SELECT id FROM reviews WHERE status = 'pending' AND expires_at <= :now",
             {"now": now},
         )

@@ -39,7 +39,7 @@ Clock = Callable[[], float]
 
 @dataclass(frozen=True, slots=True)
 class ReviewSettings:
-    public_url: str  # base of the admin listener as reviewers reach it
+    public_url: str = ""  # base of the admin listener as reviewers reach it (see bind_url)
     poll_interval: float = 1.0
     heartbeat_interval: float = 5.0
     max_grant: float = 8 * 3600.0
@@ -65,15 +65,24 @@ class ReviewService:
         self._feed = feed or LocalFeed()
         self._clock = clock
         self.instance = instance or secrets.token_hex(8)
+        self._public_url = settings.public_url
         self._waiters: dict[str, asyncio.Future[Review]] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
     # -- lifecycle -------------------------------------------------------------------
 
     async def start(self) -> None:
-        await self._repository.heartbeat(self.instance, self._clock())
-        await self._sweep_orphans(stale_after=0.0 if self._single_instance else None)
-        await self._feed.start(self._on_change)
+        """Announce this instance and mark reviews orphaned by a previous run.
+
+        A store that is down does not stop the gateway: review requests then fail
+        closed (the command is refused) until it is back.
+        """
+        try:
+            await self._repository.heartbeat(self.instance, self._clock())
+            await self._sweep_orphans(stale_after=0.0 if self._single_instance else None)
+            await self._feed.start(self._on_change)
+        except Exception as exc:
+            self._log.emit("reviews_store_unavailable", level="error", error=str(exc))
         self._notifier.start()
         self._tasks = [
             asyncio.create_task(self._poll_loop()),
@@ -84,21 +93,31 @@ class ReviewService:
     def _single_instance(self) -> bool:
         return isinstance(self._feed, LocalFeed)
 
+    async def cancel_held(self, reason: str = "the gateway is shutting down") -> None:
+        """End every review held here, so waiting clients get an answer now."""
+        with contextlib.suppress(Exception):
+            for review_id in await self._repository.pending_of(self.instance):
+                await self._end(review_id, ReviewStatus.CANCELLED, "gateway", reason)
+
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for review_id in await self._repository.pending_of(self.instance):
-            await self._end(review_id, ReviewStatus.CANCELLED, "gateway", "the gateway stopped")
+        await self.cancel_held()
         await self._feed.stop()
         await self._notifier.stop()
 
     # -- holding a command ---------------------------------------------------------------
 
+    def bind_url(self, admin_address: str) -> None:
+        """Without a configured public URL, point reviewers at the bound admin address."""
+        self._public_url = self._settings.public_url or f"http://{admin_address}"
+
     def link(self, review_id: str) -> str:
-        return f"{self._settings.public_url.rstrip('/')}/ui/reviews/{review_id}"
+        base = self._public_url or self._settings.public_url
+        return f"{base.rstrip('/')}/ui/reviews/{review_id}"
 
     async def active_grant(self, requester: str, resource: str, fingerprint: str) -> Review | None:
         if not fingerprint:
