@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from wardgate.policy.model import PolicyConfig
+from wardgate.reviews.config import ReviewsConfig
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -269,6 +270,7 @@ class WardgateConfig(Strict):
     limits: LimitsConfig = LimitsConfig()
     logging: LoggingConfig = LoggingConfig()
     policy: PolicyConfig = PolicyConfig()
+    reviews: ReviewsConfig = ReviewsConfig()
 
     @model_validator(mode="after")
     def _vault_configured(self) -> WardgateConfig:
