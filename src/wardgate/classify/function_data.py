@@ -225,7 +225,7 @@ POSTGRES_BUILTINS: frozenset[str] = words("""
     area center diameter height width radius npoints isclosed isopen pclose popen
     box circle line lseg path point polygon bound_box
     digest hmac crypt gen_salt uuid_generate_v4 uuid_generate_v1 uuid_nil
-    bernoulli system system_rows system_time
+    bernoulli system system_rows system_time lo_get loread
     cast array row exists any all some in values nullif coalesce greatest least
     int2 int4 int8 int smallint integer bigint numeric decimal real float float4 float8
     double varchar char character bpchar text bool boolean date time timestamp

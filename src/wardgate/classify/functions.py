@@ -150,6 +150,8 @@ def judge_name(parts: tuple[str, ...], dialect: str, draft: Draft) -> None:
     name = ".".join(parts)
     last = parts[-1].lower()
     draft.function(name)
+    if len(parts) == (3 if dialect == "postgres" else 2):
+        draft.databases.append(parts[0])  # a routine of another database
     entry = deny_entry(last, dialect)
     if entry is not None:
         kind, flags, why = entry

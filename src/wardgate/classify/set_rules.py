@@ -85,6 +85,7 @@ _PG_SPECIAL: dict[tuple[str, ...], tuple[Kind, str]] = {
     ("CONSTRAINTS",): (Kind.SESSION, "sets constraint timing"),
     ("TIME", "ZONE"): (Kind.SESSION, "sets the time zone"),
     ("XML", "OPTION"): (Kind.SESSION, "sets the XML option"),
+    ("SCHEMA",): (Kind.SESSION, "sets the schema search path"),
     ("ROLE",): (Kind.ADMIN, "changes the acting role"),
     ("SESSION", "AUTHORIZATION"): (Kind.ADMIN, "changes the session user"),
     ("NAMES",): (Kind.ADMIN, "changes the client encoding, which changes how text is read"),

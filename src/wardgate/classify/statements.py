@@ -21,7 +21,7 @@ from wardgate.classify import mysql_handlers as my
 from wardgate.classify import set_rules
 from wardgate.classify.draft import Draft
 from wardgate.classify.functions import scan_calls
-from wardgate.classify.lexer import OP, PUNCT, QIDENT, STRING, WORD, Token
+from wardgate.classify.lexer import HINT, OP, PUNCT, QIDENT, STRING, WORD, Token
 from wardgate.classify.model import Kind, TableRef, words
 from wardgate.classify.parsing import Env
 
@@ -234,6 +234,8 @@ def _apply_floors(tokens: list[Token], dialect: str, draft: Draft) -> None:
             draft.flag(*flags)
     if dialect == "postgres":
         _language_floor(tokens, draft)
+    else:
+        _hint_floor(tokens, draft)
 
 
 def _contains(keys: list[str], words: tuple[str, ...]) -> bool:
@@ -249,6 +251,16 @@ def _language_floor(tokens: list[Token], draft: Draft) -> None:
             if nxt.kind == STRING or language in UNTRUSTED_LANGUAGES:
                 draft.at_least(K.ADMIN, "code in a language that can reach the operating system")
                 draft.flag("program_exec")
+
+
+#: MySQL optimizer hints that change session state for the statement.
+_ADMIN_HINTS = ("SET_VAR", "RESOURCE_GROUP")
+
+
+def _hint_floor(tokens: list[Token], draft: Draft) -> None:
+    for token in tokens:
+        if token.kind == HINT and any(name in token.text.upper() for name in _ADMIN_HINTS):
+            draft.at_least(K.ADMIN, "an optimizer hint changes session variables or resources")
 
 
 def _plan_only(draft: Draft) -> None:

@@ -62,7 +62,7 @@ SAFE_NODES: frozenset[type[exp.Expr]] = frozenset(
         JSONPathRecursive JSONPathScript JSONColumnDef JSONSchema HexString BitString
         ByteString RawString UnicodeString SessionParameter Hint ColumnPrefix
         PositionalColumn FormatJson Qualify Check CharacterSet Collate Escape Kwarg
-        ConstraintColumnConstraint JSONKeyValue TableFromRows
+        ConstraintColumnConstraint JSONKeyValue TableFromRows Variadic Version
         """
     )
 )
@@ -138,6 +138,8 @@ def _call_name(node: exp.Func) -> tuple[str, ...]:
     parent = node.parent
     if isinstance(parent, exp.Dot) and parent.expression is node:
         parts[:0] = [part.name for part in _dot_parts(parent.this)]
+    elif isinstance(parent, exp.Table) and parent.this is node:  # FROM schema.f(…)
+        parts[:0] = [part.name for part in parent.parts[:-1]]
     return tuple(parts)
 
 
@@ -269,6 +271,8 @@ def _collect_tables(root: exp.Expr, walk: _Walk) -> None:
     for table in root.find_all(exp.Table):
         if id(table) in walk.skipped or not isinstance(table.this, exp.Identifier):
             continue
+        if walk.dialect == "mysql" and not table.db and table.name.lower() == "dual":
+            continue  # MySQL's DUAL is syntax, not a table
         parts = [part for part in table.parts if isinstance(part, exp.Identifier)]
         if (
             walk.ctes
