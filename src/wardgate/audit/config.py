@@ -77,3 +77,4 @@ class AuditConfig(_Strict):
     on_failure: Literal["closed", "open"] = "closed"
     segment_bytes: Annotated[int, BeforeValidator(parse_size), Field(ge=4096)] = 64 * 1024**2
     max_statement_chars: Annotated[int, Field(ge=0)] = 4000
+    readers: tuple[str, ...] = ()  # groups that may read audit and recordings; () = any identity

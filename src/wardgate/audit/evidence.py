@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from wardgate.audit.log import AuditLog, AuditUnavailable, timestamp
 from wardgate.audit.statement import redact, truncate
+from wardgate.metrics import Metrics
 from wardgate.recording.writer import Recorder, RecordingSummary, SessionRecording
 from wardgate.seam import Action, ClientInfo, Command, Decision, Direction, Identity, Outcome
 
@@ -41,7 +42,7 @@ class SessionFacts:
     protocol: str
     identity: Identity
     client: ClientInfo
-    database: str
+    database: str = ""
     upstream_user: str = ""
 
 
@@ -50,7 +51,7 @@ class _Pending:
     fields: dict[str, Any]
     started: float
     reported: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    core_seconds: float = 0.0  # time the core spent deciding, for added latency
 
 
 def _client(client: ClientInfo) -> str:
@@ -71,23 +72,30 @@ def _jsonable(value: Any) -> Any:
 
 
 class Evidence:
+    """Shared by every session of a gateway; `Evidence()` records nothing (tests, tools)."""
+
     def __init__(
         self,
         audit: AuditLog | None = None,
         recorder: Recorder | None = None,
         *,
         max_statement_chars: int = 4000,
+        metrics: Metrics | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.audit = audit
         self.recorder = recorder
+        self.metrics = metrics
         self.max_statement_chars = max_statement_chars
         self.clock = clock
         self.monotonic = monotonic
 
-    def session(self, facts: SessionFacts) -> SessionEvidence:
-        return SessionEvidence(self, facts)
+    def session(
+        self, facts: SessionFacts, database: str = "", upstream_user: str = ""
+    ) -> SessionEvidence:
+        facts = replace(facts, database=database or facts.database)
+        return SessionEvidence(self, replace(facts, upstream_user=upstream_user))
 
     def write(self, record_type: str, fields: Mapping[str, Any]) -> None:
         """Best-effort record (events): a failing journal is counted by the log itself."""
@@ -129,6 +137,12 @@ class SessionEvidence:
         self._pending: OrderedDict[str, _Pending] = OrderedDict()
         self._recording: SessionRecording | None = None
         self._policy_version = ""
+        metrics = evidence.metrics
+        self._latency = (
+            metrics.added_latency_seconds.labels(facts.resource, facts.protocol)
+            if metrics is not None
+            else None
+        )
 
     def _base(self) -> dict[str, Any]:
         facts = self.facts
@@ -171,7 +185,15 @@ class SessionEvidence:
             reason="the audit log cannot record commands; refusing until it can",
         )
 
-    def decided(self, command: Command, decision: Decision, policy_version: str) -> None:
+    def decided(
+        self,
+        command: Command,
+        decision: Decision,
+        policy_version: str,
+        tables: Sequence[str] = (),
+        decide_seconds: float = 0.0,
+    ) -> None:
+        """Keep what the decision knew until the command's outcome is reported."""
         if self._audit is None:
             return
         redacted = redact(command.text, command.dialect)
@@ -183,7 +205,7 @@ class SessionEvidence:
             "fingerprint": redacted.fingerprint,
             "kind": decision.kind,
             "flags": sorted(decision.flags),
-            "tables": list(getattr(decision, "tables", ())),
+            "tables": list(tables or getattr(decision, "tables", ())),
             "decision": decision.action.value,
             "rule": decision.rule,
             "reason": decision.reason,
@@ -191,7 +213,8 @@ class SessionEvidence:
             "review_id": getattr(decision, "review_id", None) or None,
             "approver": getattr(decision, "approver", None) or None,
         }
-        self._pending[decision.command_id] = _Pending(fields, self._evidence.monotonic())
+        pending = _Pending(fields, self._evidence.monotonic(), core_seconds=decide_seconds)
+        self._pending[decision.command_id] = pending
         while len(self._pending) > MAX_PENDING_COMMANDS:
             self._pending.popitem(last=False)
 
@@ -208,7 +231,13 @@ class SessionEvidence:
             pending.started, pending.reported = now, True
             if fields.get("operation") == "query":
                 self._pending.pop(outcome.command_id, None)
+        began = time.perf_counter()
         self._write_command({**self._base(), **fields, **_outcome_fields(outcome)})
+        if self._latency is not None:
+            core = pending.core_seconds if pending is not None else 0.0
+            self._latency.observe(core + time.perf_counter() - began)
+            if pending is not None:
+                pending.core_seconds = 0.0
 
     def _write_command(self, fields: dict[str, Any]) -> None:
         assert self._audit is not None
@@ -228,6 +257,14 @@ class SessionEvidence:
             self._evidence.write("session_event", {**self._base(), "event": name, **fields})
 
     async def closed(self, reason: str, duration: float, commands: int) -> None:
+        """Never raises: the session's credential must be released whatever happens here."""
+        try:
+            await self._closed(reason, duration, commands)
+        except Exception:  # evidence trouble is counted, never propagated
+            if self._evidence.metrics is not None:
+                self._evidence.metrics.recording_errors.inc()
+
+    async def _closed(self, reason: str, duration: float, commands: int) -> None:
         for command_id, pending in list(self._pending.items()):
             if not pending.reported:
                 outcome = Outcome(command_id, error=f"no outcome reported ({reason})")
@@ -264,3 +301,7 @@ def _outcome_fields(outcome: Outcome) -> dict[str, Any]:
         "error": truncate(outcome.error, 1000),
         "masked": dict(getattr(outcome, "masked", {}) or {}),
     }
+
+
+#: The default for `SessionServices.evidence`: no audit, no recording.
+NO_EVIDENCE = Evidence()

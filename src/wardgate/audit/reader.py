@@ -69,6 +69,8 @@ class JournalReader:
 
     def read(self, limit: int = 500) -> list[Entry]:
         """Up to `limit` records after the last one returned (or after `after`)."""
+        if self._path is None:  # the journal had no segment yet when we started
+            self._skip_to_start()
         entries: list[Entry] = []
         while self._path is not None and len(entries) < limit:
             following = self._next_segment()  # looked up *before* reading to the end

@@ -15,6 +15,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fastapi import APIRouter
+
+from wardgate.audit import schema
+from wardgate.audit.api import Authenticate, ReaderCheck, audit_router
 from wardgate.audit.config import AuditConfig, AuditSinkConfig
 from wardgate.audit.evidence import Evidence
 from wardgate.audit.journal import Journal
@@ -22,12 +26,14 @@ from wardgate.audit.log import AuditLog, AuditUnavailable
 from wardgate.audit.pump import Sink, SinkPump
 from wardgate.audit.sinks import FileSink, StoreSink
 from wardgate.audit.syslog import SyslogSink
+from wardgate.config.model import WardgateConfig
 from wardgate.eventlog import EventLog
 from wardgate.metrics import Metrics
+from wardgate.recording.api import sessions_router
 from wardgate.recording.config import RecordingConfig
 from wardgate.recording.retention import Retention
 from wardgate.recording.writer import Recorder
-from wardgate.store import Store
+from wardgate.store import LazyStore, Store
 
 StoreFactory = Callable[[], Awaitable[Store]]
 
@@ -82,6 +88,21 @@ class EvidenceServices:
     audit: AuditLog | None = None
     recorder: Recorder | None = None
     pumps: list[SinkPump] = field(default_factory=list)
+    readers: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_config(
+        cls,
+        config: WardgateConfig,
+        base_dir: Path,
+        state: LazyStore,
+        metrics: Metrics,
+        log: EventLog,
+    ) -> EvidenceServices:
+        state.add_migrations(schema.MIGRATIONS)
+        services = cls.build(config.audit, config.recording, base_dir, state.get, metrics, log)
+        services.readers = frozenset(config.audit.readers)
+        return services
 
     @classmethod
     def build(
@@ -95,7 +116,7 @@ class EvidenceServices:
     ) -> EvidenceServices:
         recorder = make_recorder(recording, base_dir, metrics, log)
         if not audit.enabled:
-            return cls(Evidence(None, recorder), None, recorder)
+            return cls(Evidence(None, recorder, metrics=metrics), None, recorder)
         journal_dir = resolve(base_dir, audit.journal)
         audit_log = AuditLog(
             Journal(journal_dir, audit.segment_bytes),
@@ -110,7 +131,9 @@ class EvidenceServices:
             SinkPump(make_sink(sink, base_dir, store), journal_dir, metrics, log)
             for sink in audit.sinks
         ]
-        evidence = Evidence(audit_log, recorder, max_statement_chars=audit.max_statement_chars)
+        evidence = Evidence(
+            audit_log, recorder, max_statement_chars=audit.max_statement_chars, metrics=metrics
+        )
         return cls(evidence, audit_log, recorder, pumps)
 
     async def start(self) -> None:
@@ -128,6 +151,14 @@ class EvidenceServices:
                 await pump.start()
         if self.recorder is not None:
             await self.recorder.start()
+
+    def routers(self, authenticate: Authenticate) -> list[APIRouter]:
+        """The admin API routes over this instance's evidence (`/api/audit`, `/api/sessions`)."""
+        check = ReaderCheck(authenticate, self.readers)
+        routes = [sessions_router(check, self.recorder.directory if self.recorder else None)]
+        if self.audit is not None:
+            routes.append(audit_router(check, self.audit.journal.directory, self.audit.instance))
+        return routes
 
     async def stop(self) -> None:
         if self.recorder is not None:

@@ -54,10 +54,13 @@ def list_sessions(directory: Path) -> list[SessionInfo]:
     return sorted(found, key=lambda info: str(info.header.get("started", "")), reverse=True)
 
 
-def find_recording(directory: Path, session_id: str) -> Path:
-    """The recording of `session_id` (a unique prefix is enough) or a path to a file."""
+def find_recording(directory: Path, session_id: str, allow_path: bool = False) -> Path:
+    """The recording of `session_id` (a unique prefix is enough).
+
+    With `allow_path` (the CLI, never the API) a path to a recording file works too.
+    """
     given = Path(session_id)
-    if given.suffix and given.is_file():
+    if allow_path and given.suffix and given.is_file():
         return given
     if not session_id or not all(c.isalnum() or c in "-_" for c in session_id):
         raise RecordingNotFound(f"no recording {session_id!r}")

@@ -8,9 +8,10 @@ once with ``:name`` parameters. Each subsystem owns its tables and hands its own
 
 from wardgate.store.base import Store, StoreError, Transaction
 from wardgate.store.migrations import Migration, applied_versions
-from wardgate.store.url import open_store, store_dialect
+from wardgate.store.url import LazyStore, open_store, store_dialect
 
 __all__ = [
+    "LazyStore",
     "Migration",
     "Store",
     "StoreError",

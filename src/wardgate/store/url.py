@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -45,3 +46,39 @@ async def open_store(
         await store.close()
         raise
     return store
+
+
+class LazyStore:
+    """The gateway's one store, opened (and migrated) on first use, retried after failures.
+
+    Sinks and other subsystems call `get()`; a store that is down at start-up does
+    not stop the gateway (the audit journal is the durability point) — the next
+    `get()` tries again.
+    """
+
+    def __init__(self, url: str, base_dir: Path, migrations: Iterable[Migration] = ()) -> None:
+        self.url = url
+        self._base_dir = base_dir
+        self._migrations = list(migrations)
+        self._store: Store | None = None
+        self._lock: asyncio.Lock | None = None
+
+    def add_migrations(self, migrations: Iterable[Migration]) -> None:
+        """Register a subsystem's migrations; only before the first `get()`."""
+        if self._store is not None:
+            raise RuntimeError("the store is already open")
+        self._migrations += list(migrations)
+
+    async def get(self) -> Store:
+        if self._store is not None:
+            return self._store
+        self._lock = self._lock or asyncio.Lock()
+        async with self._lock:
+            if self._store is None:
+                self._store = await open_store(self.url, self._base_dir, self._migrations)
+        return self._store
+
+    async def close(self) -> None:
+        store, self._store = self._store, None
+        if store is not None:
+            await store.close()

@@ -106,3 +106,13 @@ def test_failed_write_leaves_no_partial_line(tmp_path: Path) -> None:
     journal.close()
     lines = [json.loads(line) for _, line in journal_lines(tmp_path)]
     assert [r["seq"] for r in lines] == [1, 2]
+
+
+def test_reader_started_before_the_first_segment_sees_it(tmp_path: Path) -> None:
+    reader = JournalReader(tmp_path)
+    assert reader.read() == []
+    journal = Journal(tmp_path)
+    journal.recover()
+    fill(journal, Chain(), 2)
+    journal.close()
+    assert [e.seq for e in reader.read()] == [1, 2]
