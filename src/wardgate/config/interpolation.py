@@ -78,15 +78,29 @@ def interpolate_string(text: str, resolvers: Mapping[str, Resolver]) -> str:
     return REFERENCE.sub(substitute, text)
 
 
+def deferred(location: tuple[int | str, ...]) -> bool:
+    """Kept unresolved after loading: `resources[i].credentials.header.value`."""
+    return (
+        len(location) == 5
+        and location[0] == "resources"
+        and location[2:] == ("credentials", "header", "value")
+    )
+
+
 def interpolate(
     tree: Any, resolvers: Mapping[str, Resolver], location: tuple[int | str, ...] = ()
 ) -> Any:
-    """Resolve references in every string of a loaded tree, keeping line tables."""
+    """Resolve references in every string of a loaded tree, keeping line tables.
+
+    A `deferred` string is resolved only to check it and kept as written: its user
+    resolves it again at each use (a rotating credential).
+    """
     if isinstance(tree, str):
         try:
-            return interpolate_string(tree, resolvers)
+            resolved = interpolate_string(tree, resolvers)
         except ValueError as exc:
             raise ReferenceError_(str(exc), location) from None
+        return tree if deferred(location) else resolved
     if isinstance(tree, LineDict):
         for key in list(tree):
             tree[key] = interpolate(tree[key], resolvers, (*location, key))

@@ -162,14 +162,28 @@ class VaultCredentials(Strict):
         return self
 
 
+class HeaderCredentials(Strict):
+    """An HTTP header added to every upstream request (`protocol: http` resources).
+
+    `value` keeps its `${env:…}` / `${file:…}` / `${vault:…}` references: they are
+    checked when the file loads and resolved again for each session, so a rotated
+    secret is picked up without a restart (docs/http.md).
+    """
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")]
+    value: str = Field(repr=False)
+    refresh: Annotated[float, Field(ge=0)] = 30.0  # seconds a Vault read is reused
+
+
 class CredentialsConfig(Strict):
     static: StaticCredentials | None = None
     vault: VaultCredentials | None = None
+    header: HeaderCredentials | None = None
 
     @model_validator(mode="after")
     def _some_source(self) -> CredentialsConfig:
-        if (self.static is None) == (self.vault is None):
-            raise ValueError("credentials need exactly one source: static or vault")
+        if sum(x is not None for x in (self.static, self.vault, self.header)) != 1:
+            raise ValueError("credentials need exactly one source: static, vault or header")
         return self
 
 

@@ -17,6 +17,7 @@ from wardgate.admin.app import HealthState, create_admin_app
 from wardgate.admin.server import AdminServer
 from wardgate.config.loader import LoadedConfig
 from wardgate.config.model import ResourceConfig, parse_listen
+from wardgate.credentials.header import HeaderCredentialProvider, header_resolvers
 from wardgate.credentials.providers import CredentialServices
 from wardgate.eventlog import EventLog
 from wardgate.gate.access import AccessRule
@@ -68,6 +69,10 @@ class GatewayRuntime:
         return self._loaded.path.parent
 
     def _credentials(self, resource: ResourceConfig) -> CredentialProvider:
+        header = resource.credentials.header
+        if header is not None:  # HTTP resources: a header resolved again per session
+            resolvers = header_resolvers(self._loaded.config.vault, self.base_dir)
+            return HeaderCredentialProvider(header, resolvers)
         return self.credentials.provider(resource)
 
     def _listener_for(
