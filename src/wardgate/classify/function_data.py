@@ -21,7 +21,7 @@ def _entries(names: str, kind: Kind, flags: str, why: str) -> dict[str, DenyEntr
     return {name: entry for name in names.split()}
 
 
-_R, _W, _A, _U = Kind.READ, Kind.WRITE, Kind.ADMIN, Kind.UNKNOWN
+_R, _S, _W, _A, _U = Kind.READ, Kind.SESSION, Kind.WRITE, Kind.ADMIN, Kind.UNKNOWN
 
 POSTGRES_DENY: dict[str, DenyEntry] = {
     **_entries(
@@ -89,11 +89,16 @@ POSTGRES_DENY: dict[str, DenyEntry] = {
     ),
     **_entries(
         "pg_try_advisory_lock pg_try_advisory_lock_shared pg_try_advisory_xact_lock"
-        " pg_try_advisory_xact_lock_shared pg_advisory_unlock pg_advisory_unlock_shared"
-        " pg_advisory_unlock_all",
+        " pg_try_advisory_xact_lock_shared",
         _W,
         "locking side_effect_function",
-        "takes or releases a lock",
+        "takes a lock",
+    ),
+    **_entries(
+        "pg_advisory_unlock pg_advisory_unlock_shared pg_advisory_unlock_all",
+        _S,
+        "",
+        "releases this session's own advisory locks (asyncpg's pool reset does)",
     ),
     **_entries("pg_sleep pg_sleep_for pg_sleep_until", _R, "dos", "sleeps"),
 }
@@ -110,9 +115,7 @@ MYSQL_DENY: dict[str, DenyEntry] = {
     **_entries(
         "get_lock", _W, "locking side_effect_function dos", "takes a named lock and may wait"
     ),
-    **_entries(
-        "release_lock release_all_locks", _W, "locking side_effect_function", "releases named locks"
-    ),
+    **_entries("release_lock release_all_locks", _S, "", "releases this session's own named locks"),
     **_entries("load_file", _A, "file_access", "reads a server file"),
     **_entries(
         "sys_exec sys_eval lib_mysqludf_sys_info",

@@ -52,8 +52,21 @@ def fixed(kind: Kind, reason: str, *flags: str, tail: str = "any", skip: int = 1
     return handle
 
 
+#: What the leading keyword alone guarantees, whatever tree sqlglot returns.
+_VERB_FLOORS = {
+    "INSERT": Kind.WRITE,
+    "UPDATE": Kind.WRITE,
+    "DELETE": Kind.WRITE,
+    "MERGE": Kind.WRITE,
+    "REPLACE": Kind.WRITE,
+    "TRUNCATE": Kind.DDL,
+    "COMMENT": Kind.DDL,
+}
+
+
 def parsed(tokens: list[Token], env: Env, draft: Draft) -> None:
-    """Hand the whole statement to sqlglot."""
+    """Hand the whole statement to sqlglot (the leading keyword sets a floor)."""
+    draft.at_least(_VERB_FLOORS.get(tokens[0].key, Kind.READ))
     parse_into(tokens, env, draft)
 
 

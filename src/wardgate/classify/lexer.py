@@ -34,6 +34,7 @@ import re
 from typing import NamedTuple
 
 from wardgate.classify.context import ParseSettings
+from wardgate.classify.model import words
 
 WORD = "word"  # keyword or unquoted identifier
 QIDENT = "qident"  # quoted identifier
@@ -55,6 +56,17 @@ _WS = r"[ \t\n\r\f\v]+"
 _PG_OP_CHARS = "+-*/<>=~!@#%^&|`?"
 _PG_OP_KEEP_TRAILING = set("~!@#%^&|`?")
 _MY_IDENT = r"A-Za-z0-9_$\u0080-\uffff"
+
+
+#: PostgreSQL's built-in operators. Any other operator may be user-defined (and call any
+#: function), or be cut differently by sqlglot's tokenizer (``%%%``): unknown.
+PG_BUILTIN_OPERATORS = words(
+    """
+    + - * / % ^ |/ ||/ @ & | # ~ << >> = <> != < > <= >= || ~~ ~~* !~~ !~~* ~* !~ !~*
+    @@ @@@ @> <@ && ? ?| ?& -> ->> #> #>> #- @? <-> <<| |>> &< &> &<| |&> -|- ?# ?-
+    ?-| ?|| ## <^ >^ ~= @-@ <#> <<= >>= ^@ =>
+    """
+)
 
 
 class LexError(ValueError):

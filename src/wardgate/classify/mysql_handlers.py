@@ -19,7 +19,16 @@ from __future__ import annotations
 from wardgate.classify.draft import Draft
 from wardgate.classify.fingerprint import split_statements
 from wardgate.classify.handlers import explain_inner, parsed
-from wardgate.classify.lexer import QIDENT, STRING, VAR, WORD, Token, decode_mysql_string, lex
+from wardgate.classify.lexer import (
+    PUNCT,
+    QIDENT,
+    STRING,
+    VAR,
+    WORD,
+    Token,
+    decode_mysql_string,
+    lex,
+)
 from wardgate.classify.model import Kind, words
 from wardgate.classify.parsing import (
     Env,
@@ -43,7 +52,7 @@ def query(tokens: list[Token], env: Env, draft: Draft) -> None:
     """SELECT / WITH / parenthesised query, with its INTO clause taken out."""
     depth = 0
     for index, token in enumerate(tokens):
-        if token.kind == "punct" and token.text in "()":
+        if token.kind == PUNCT and token.text in "()":
             depth += 1 if token.text == "(" else -1
         elif depth == 0 and word(token, "INTO"):
             end = _into_clause(tokens, index + 1, draft)
@@ -55,10 +64,12 @@ def query(tokens: list[Token], env: Env, draft: Draft) -> None:
 def _into_clause(tokens: list[Token], index: int, draft: Draft) -> int:
     """Classify an INTO clause starting after INTO; return the index after it."""
     target = at(tokens, index)
-    if word(target, "OUTFILE", "DUMPFILE") and at(tokens, index + 1) is not None:
-        draft.at_least(
-            Kind.ADMIN, f"SELECT … INTO {target.key if target else ''} writes a server file"
-        )
+    if (
+        target is not None
+        and word(target, "OUTFILE", "DUMPFILE")
+        and _is_string(at(tokens, index + 1))
+    ):
+        draft.at_least(Kind.ADMIN, f"SELECT … INTO {target.key} writes a server file")
         draft.flag("file_access")
         index += 2
         while word(at(tokens, index), *_OUTFILE_OPTIONS) or _is_string(at(tokens, index)):
@@ -68,9 +79,15 @@ def _into_clause(tokens: list[Token], index: int, draft: Draft) -> int:
         draft.at_least(Kind.SESSION, "SELECT … INTO sets session variables")
         while punct(at(tokens, index + 1), ","):
             index += 2
+            if not _is_var(at(tokens, index)):
+                draft.unknown("unrecognised INTO variable list")
         return index + 1
     draft.unknown("unrecognised INTO clause")
     return index
+
+
+def _is_var(token: Token | None) -> bool:
+    return token is not None and token.kind == VAR
 
 
 def _is_string(token: Token | None) -> bool:

@@ -9,7 +9,16 @@ from typing import Any
 from wardgate.classify.context import ParseSettings
 from wardgate.classify.draft import Draft
 from wardgate.classify.fingerprint import render
-from wardgate.classify.lexer import NUMBER, OP, PUNCT, QIDENT, STRING, WORD, Token
+from wardgate.classify.lexer import (
+    NUMBER,
+    OP,
+    PG_BUILTIN_OPERATORS,
+    PUNCT,
+    QIDENT,
+    STRING,
+    WORD,
+    Token,
+)
 from wardgate.classify.tree import analyze_tree
 
 #: Parses one statement's canonical text with sqlglot; raises on anything it cannot.
@@ -32,6 +41,8 @@ class Env:
 
 def parse_into(tokens: list[Token], env: Env, draft: Draft) -> None:
     """Parse `tokens` with sqlglot and fold the tree's facts into `draft`."""
+    if env.dialect == "postgres":
+        tokens = for_sqlglot(tokens)
     try:
         tree = env.parse(render(tokens, drop_hints=True), env.dialect)
     except Exception as error:  # any parser failure is an unknown statement
@@ -126,3 +137,41 @@ def call_name(tokens: list[Token], index: int) -> tuple[tuple[str, ...], int]:
         for n, part in enumerate(parts)
     )
     return spelled, end
+
+
+_TEXT_TYPE = Token(WORD, "text", "TEXT")
+
+
+def for_sqlglot(tokens: list[Token]) -> list[Token]:
+    """Rewrite PostgreSQL forms sqlglot cannot read into equivalents it can.
+
+    Only forms whose rewrite changes nothing the classifier looks at:
+    ``OPERATOR(pg_catalog.~)`` (psql's catalog queries) becomes the built-in ``~``,
+    and an array cast to a type sqlglot does not know (``$1::oid[]``, asyncpg's type
+    introspection) is read as ``text[]`` — the target type decides no rule.
+    """
+    out: list[Token] = []
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        window = [t.text for t in tokens[index : index + 6]]
+        if (
+            word(token, "OPERATOR")
+            and window[1:3] == ["(", "pg_catalog"]
+            and window[3:4] == ["."]
+            and window[5:6] == [")"]
+            and window[4] in PG_BUILTIN_OPERATORS
+        ):
+            out.append(tokens[index + 4])
+            index += 6
+            continue
+        if (
+            token.kind == WORD
+            and [t.text for t in tokens[index + 1 : index + 3]] == ["[", "]"]
+            and index > 0
+            and (tokens[index - 1].text == "::" or word(tokens[index - 1], "AS"))
+        ):
+            token = _TEXT_TYPE
+        out.append(token)
+        index += 1
+    return out

@@ -21,7 +21,16 @@ from wardgate.classify import mysql_handlers as my
 from wardgate.classify import set_rules
 from wardgate.classify.draft import Draft
 from wardgate.classify.functions import scan_calls
-from wardgate.classify.lexer import HINT, OP, PUNCT, QIDENT, STRING, WORD, Token
+from wardgate.classify.lexer import (
+    HINT,
+    OP,
+    PG_BUILTIN_OPERATORS,
+    PUNCT,
+    QIDENT,
+    STRING,
+    WORD,
+    Token,
+)
 from wardgate.classify.model import Kind, TableRef, words
 from wardgate.classify.parsing import Env
 
@@ -170,16 +179,6 @@ UNTRUSTED_LANGUAGES = words(
     "c internal plpythonu plpython2u plpython3u plperlu pltclu plsh plr javau"
 )
 
-#: PostgreSQL's built-in operators. Any other operator may be user-defined (and call any
-#: function), or be cut differently by sqlglot's tokenizer (``%%%``): unknown.
-PG_OPERATORS = words(
-    """
-    + - * / % ^ |/ ||/ @ & | # ~ << >> = <> != < > <= >= || ~~ ~~* !~~ !~~* ~* !~ !~*
-    @@ @@@ @> <@ && ? ?| ?& -> ->> #> #>> #- @? <-> <<| |>> &< &> &<| |&> -|- ?# ?-
-    ?-| ?|| ## <^ >^ ~= @-@ <#> <<= >>= ^@ =>
-    """
-)
-
 #: Statements that name objects (``FUNCTION f(int)``) rather than call them.
 _OBJECT_VERBS = words("CREATE ALTER DROP COMMENT TRUNCATE RENAME GRANT REVOKE SECURITY")
 
@@ -209,7 +208,7 @@ def analyze_statement(tokens: list[Token], env: Env) -> Draft:
 def _unknown_operator(tokens: list[Token], dialect: str) -> str:
     if dialect != "postgres":
         return ""  # the MySQL lexer only produces MySQL's fixed operator set
-    return next((t.text for t in tokens if t.kind == OP and t.text not in PG_OPERATORS), "")
+    return next((t.text for t in tokens if t.kind == OP and t.text not in PG_BUILTIN_OPERATORS), "")
 
 
 def _find_handler(tokens: list[Token], dialect: str) -> h.Handler | None:
