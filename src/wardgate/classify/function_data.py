@@ -230,11 +230,6 @@ POSTGRES_BUILTINS: frozenset[str] = words("""
     digest hmac crypt gen_salt uuid_generate_v4 uuid_generate_v1 uuid_nil
     bernoulli system system_rows system_time lo_get loread
     cast array row exists any all some in values nullif coalesce greatest least
-    int2 int4 int8 int smallint integer bigint numeric decimal real float float4 float8
-    double varchar char character bpchar text bool boolean date time timestamp
-    timestamptz timetz interval bit varbit bytea json jsonb uuid inet cidr macaddr
-    money name oid regclass regtype regproc xml tsvector tsquery int4range int8range
-    numrange tsrange tstzrange daterange precision
     """)
 
 MYSQL_BUILTINS: frozenset[str] = words("""
@@ -275,6 +270,20 @@ MYSQL_BUILTINS: frozenset[str] = words("""
     nvl nvl2 decode decode_oracle sformat natural_sort_key lastval to_char chr
     st_astext st_aswkt st_asbinary st_aswkb st_geomfromtext st_geomfromwkb st_distance
     st_contains st_within st_intersects st_x st_y st_srid point linestring polygon
+    """)
+
+#: Type names written like calls (``numeric(10, 2)``, ``VARCHAR(255)``): type modifiers
+#: or casts, not function calls; not reported as functions.
+TYPE_NAMES: dict[str, frozenset[str]] = {
+    "postgres": words("""
+    int2 int4 int8 int smallint integer bigint numeric decimal real float float4 float8
+    double varchar char character bpchar text bool boolean date time timestamp
+    timestamptz timetz interval bit varbit bytea json jsonb uuid inet cidr macaddr
+    money name oid regclass regtype regproc xml tsvector tsquery int4range int8range
+    numrange tsrange tstzrange daterange precision
+    """),
+    "mysql": words("""
     tinyint smallint mediumint int integer bigint decimal dec numeric float double real
     bit varchar binary varbinary blob text enum set datetime signed unsigned
-    """)
+    """),
+}

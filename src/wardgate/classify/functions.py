@@ -33,6 +33,7 @@ from wardgate.classify.function_data import (
     MYSQL_DENY_PREFIXES,
     POSTGRES_BUILTINS,
     POSTGRES_DENY,
+    TYPE_NAMES,
     DenyEntry,
 )
 from wardgate.classify.lexer import PUNCT, QIDENT, WORD, Token
@@ -91,7 +92,7 @@ def shadow_names(dialect: str) -> frozenset[str]:
 
     parser = Dialect.get_or_raise(dialect).parser_class
     known = {name.lower() for name in (*parser.FUNCTIONS, *parser.FUNCTION_PARSERS)}
-    return frozenset(known - builtins(dialect))
+    return frozenset(known - builtins(dialect) - TYPE_NAMES[dialect])
 
 
 def _part(token: Token) -> str:
@@ -149,6 +150,8 @@ def judge_name(parts: tuple[str, ...], dialect: str, draft: Draft) -> None:
     """Record a call of `parts` (a name as written) and what it implies."""
     name = ".".join(parts)
     last = parts[-1].lower()
+    if len(parts) == 1 and last in TYPE_NAMES[dialect]:
+        return  # a type modifier or a cast, not a call
     draft.function(name)
     if len(parts) == (3 if dialect == "postgres" else 2):
         draft.databases.append(parts[0])  # a routine of another database

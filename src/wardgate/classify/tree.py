@@ -80,7 +80,7 @@ STATEMENT_NODES: frozenset[type[exp.Expr]] = frozenset(
     )
 )
 
-_TABLE_OBJECTS = frozenset({"TABLE", "VIEW", "SEQUENCE", "MATERIALIZED VIEW", "INDEX"})
+_TABLE_OBJECTS = frozenset({"TABLE", "VIEW", "SEQUENCE", "MATERIALIZED VIEW"})
 
 
 @dataclass(slots=True)
@@ -124,6 +124,9 @@ def _visit(node: exp.Expr, walk: _Walk) -> None:
 
 def _function(node: exp.Func, walk: _Walk) -> None:
     if type(node).__name__.startswith("Anonymous"):
+        if walk.ddl and node.find_ancestor(exp.TriggerExecute, exp.Property) is not None:
+            walk.draft.function(".".join(_call_name(node)))  # defined, not run now
+            return
         judge_name(_call_name(node), walk.dialect, walk.draft)
     elif isinstance(node, exp.NextValueFor):
         walk.draft.at_least(Kind.WRITE, "NEXT VALUE FOR advances a sequence")
@@ -190,18 +193,22 @@ def _ddl(node: exp.Expr, walk: _Walk) -> None:
     verb = {"TruncateTable": "TRUNCATE"}.get(type(node).__name__, type(node).__name__.upper())
     walk.draft.at_least(Kind.DDL, " ".join(filter(None, [verb, kind, "changes the schema"])))
     objects_are_tables = isinstance(node, (exp.TruncateTable, exp.Alter)) or kind in _TABLE_OBJECTS
+    if kind == "INDEX" and isinstance(node, exp.Create):
+        objects_are_tables = True  # the table an index is built on; its name is no Table
     for table in _outside_queries(node):
         (walk.writes if objects_are_tables else walk.skipped).add(id(table))
 
 
 def _outside_queries(node: exp.Expr) -> list[exp.Table]:
-    """Tables a DDL statement defines or changes: not its query's, not REFERENCES'."""
+    """Tables a DDL statement defines or changes: not those it reads (query, REFERENCES, LIKE)."""
     return [
         table
         for table in node.find_all(exp.Table)
         if not isinstance(
-            table.find_ancestor(exp.Query, exp.Reference, exp.UserDefinedFunction),
-            (exp.Query, exp.Reference),
+            table.find_ancestor(
+                exp.Query, exp.Reference, exp.LikeProperty, exp.UserDefinedFunction
+            ),
+            (exp.Query, exp.Reference, exp.LikeProperty),
         )
     ]
 
