@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
@@ -88,6 +89,12 @@ class DictPreparedRegistry:
 
     def register(self, name: str, statement: StatementClassification) -> None:
         self._entries[self._key(name)] = statement
+
+    def observe(self, statements: Iterable[StatementClassification]) -> None:
+        """Register every ``PREPARE`` among `statements` (call once the server ran them)."""
+        for statement in statements:
+            if statement.prepared_name is not None:
+                self.register(statement.prepared_name, statement)
 
     def forget(self, name: str) -> None:
         self._entries.pop(self._key(name), None)

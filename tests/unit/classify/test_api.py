@@ -123,3 +123,11 @@ def test_rule_tables_only_use_the_flag_vocabulary() -> None:
 def test_reasons_explain_the_kind() -> None:
     result = classify("SET ROLE postgres", "postgres")
     assert result.reasons == ("changes the acting role",)
+
+
+def test_registry_observes_prepare_statements() -> None:
+    registry = DictPreparedRegistry("postgres")
+    registry.observe(classify("PREPARE q AS SELECT * FROM t; SELECT 1", "postgres").statements)
+    result = classify("EXECUTE q", "postgres", registry=registry)
+    assert result.kind is Kind.READ
+    assert [t.name for t in result.tables] == ["t"]
