@@ -268,7 +268,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "verification_uri": f"{self.issuer.url}/device",
                 "verification_uri_complete": f"{self.issuer.url}/device?code={grant.user_code}",
                 "expires_in": 600,
-                "interval": 0,
+                "interval": 1,
             },
         )
 

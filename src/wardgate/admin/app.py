@@ -6,9 +6,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from fastapi import FastAPI, Response
+from fastapi import APIRouter, FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from wardgate import __version__
@@ -27,8 +28,12 @@ class HealthState:
         return self.listening and not self.draining
 
 
-def create_admin_app(metrics: Metrics, health: HealthState) -> FastAPI:
+def create_admin_app(
+    metrics: Metrics, health: HealthState, routers: Sequence[APIRouter] = ()
+) -> FastAPI:
     app = FastAPI(title="wardgate admin", version=__version__, docs_url=None, redoc_url=None)
+    for router in routers:
+        app.include_router(router)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

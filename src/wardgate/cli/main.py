@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from wardgate import __version__
+from wardgate.cli.agent_env import connect_command, env_command
 from wardgate.cli.check import check
+from wardgate.cli.login import login
 from wardgate.cli.policy import classify, policy
 from wardgate.cli.serve import serve
 from wardgate.cli.token import token
@@ -20,6 +22,9 @@ def cli() -> None:
 cli.add_command(serve)
 cli.add_command(check)
 cli.add_command(token)
+cli.add_command(login)
+cli.add_command(env_command)
+cli.add_command(connect_command)
 cli.add_command(classify)
 cli.add_command(policy)
 

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from wardgate.admin.app import HealthState, create_admin_app
+from wardgate.admin.resources_api import ResourceEntry, resources_router
 from wardgate.admin.server import AdminServer
 from wardgate.config.loader import LoadedConfig
 from wardgate.config.model import ResourceConfig, parse_listen
@@ -139,13 +140,33 @@ class GatewayRuntime:
                 address=listener.address,
             )
         host, port = parse_listen(config.admin.listen)
-        self._admin = AdminServer(create_admin_app(self.metrics, self.health), host, port)
+        routers = [resources_router(authenticator, self._resource_catalog)]
+        self._admin = AdminServer(create_admin_app(self.metrics, self.health, routers), host, port)
         self._admin.start()
         self.health.listening = True
         self.log.emit("admin_listening", address=self._admin.address)
         if ready_file is not None:
             self._write_ready_file(ready_file)
         self.log.emit("ready", policy_version=self._loaded.version)
+
+    def _resource_catalog(self) -> list[ResourceEntry]:
+        by_name = {resource.name: resource for resource in self._loaded.config.resources}
+        entries = []
+        for listener in self._listeners:
+            resource = by_name[listener.resource]
+            upstream = self._loaded.upstreams.get(resource.name)
+            entries.append(
+                ResourceEntry(
+                    name=resource.name,
+                    protocol=resource.protocol,
+                    address=listener.address,
+                    database=str(getattr(upstream, "database", "") or ""),
+                    tls=resource.tls is not None,
+                    tls_required=bool(resource.tls and resource.tls.required),
+                    access=AccessRule.from_config(resource.access) if resource.access else None,
+                )
+            )
+        return entries
 
     def _write_ready_file(self, path: Path) -> None:
         assert self._admin is not None

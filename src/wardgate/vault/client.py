@@ -21,6 +21,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import hvac
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from wardgate.config.model import VaultConfig
 from wardgate.identity.ratelimit import Clock
@@ -41,13 +44,29 @@ class SecretResponse:
     data: Mapping[str, Any] = field(repr=False)
 
 
+def retrying_session() -> requests.Session:
+    """One retry on a broken connection: a pooled keep-alive socket dies when Vault
+    restarts or a load balancer fails over, and the next call must not fail for it.
+    A retried read may create one extra dynamic secret; its TTL bounds it."""
+    session = requests.Session()
+    retry = Retry(total=1, connect=1, read=1, status=0, other=0, allowed_methods=None)
+    adapter = HTTPAdapter(max_retries=retry)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
 def hvac_client(config: VaultConfig, base_dir: Path) -> hvac.Client:
     verify: str | bool = True
     if config.ca_file:
         path = Path(config.ca_file)
         verify = str(path if path.is_absolute() else base_dir / path)
     return hvac.Client(
-        url=config.url, verify=verify, timeout=config.timeout, namespace=config.namespace
+        url=config.url,
+        verify=verify,
+        timeout=config.timeout,
+        namespace=config.namespace,
+        session=retrying_session(),
     )
 
 

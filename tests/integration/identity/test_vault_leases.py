@@ -23,7 +23,7 @@ from support.pgwire import RawPg, error_of
 from support.ports import unused_closed_port
 from support.tcpproxy import TcpProxy
 
-from .conftest import VAULT_TOKEN_ENV, identity_extra, oidc_config, vault_resource
+from .conftest import VAULT_TOKEN_ENV, identity_extra, vault_resource
 
 
 def role_exists(cluster: PgCluster, role: str) -> bool:
@@ -186,8 +186,11 @@ def test_vault_down_fails_closed_and_recovers(
         assert "Vault" in str(caught.value)
         assert "connection received" not in vault_pg.log_since(offset)
         proxy.refuse = False
-        with connect(gateway, agent_token.secret, "pg") as conn:
-            assert conn.execute("SELECT 1").fetchone() == (1,)
+        try:
+            with connect(gateway, agent_token.secret, "pg") as conn:
+                assert conn.execute("SELECT 1").fetchone() == (1,)
+        except psycopg.OperationalError as exc:
+            raise AssertionError(f"{exc}\n{gateway.stderr_text()[-4000:]}") from exc
     finally:
         proxy.stop()
 

@@ -1,0 +1,1 @@
+"""Connection set-up time: direct vs through wardgate (static, OIDC + Vault cold/warm)."""
