@@ -134,23 +134,67 @@ class ResultColumn:
 
 @dataclass(frozen=True, slots=True)
 class ColumnMask:
-    """How to rewrite one column's values; `strategy` is redact|partial|hash|null."""
+    """How to rewrite one column's values; `strategy` is redact|partial|hash|null.
+
+    `keep` is the tail `partial` leaves visible.
+    """
 
     index: int
     rule: str
     strategy: str
+    keep: int = 4
+
+
+class ValueMasker(Protocol):
+    """Core-built value rewriting for one command; the plugin calls it per value.
+
+    The plugin decodes a value into its logical form, calls the method for that
+    form and encodes the answer back in the column's wire format and type; None
+    means "send NULL". Every call counts a masked value under the mask's rule.
+    """
+
+    def text(self, mask: ColumnMask, value: str) -> str | None: ...
+
+    def data(self, mask: ColumnMask, value: bytes) -> bytes | None: ...
+
+    def integer(self, mask: ColumnMask, value: int, bits: int) -> int | None:
+        """A stable integer in [0, 2**(bits-1)) for `hash`; None for other strategies."""
+        ...
+
+    def scan(self, value: str, structured: bool = False) -> str | None:
+        """Value detectors: `value` itself when clean, the rewritten text, or None (NULL).
+
+        `structured` (JSON, array text): a match that spans syntax nulls the value.
+        """
+        ...
+
+    def message(self, text: str) -> str:
+        """Server text that can echo data: error/notice fields, notification payloads."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
 class MaskingPlan:
-    """Per-result-shape masking decisions; an empty plan means pass rows through."""
+    """Per-result-shape masking decisions; an empty plan means pass rows through.
+
+    `masker` is set whenever masking is configured for the session (even with
+    nothing to rewrite in this shape: it scrubs messages). `withhold` is a reason
+    to send no rows at all (fail closed), rendered by the plugin as an error.
+    """
 
     columns: tuple[ColumnMask, ...] = ()
     detectors: bool = False
+    masker: ValueMasker | None = None
+    withhold: str = ""
 
     @property
     def empty(self) -> bool:
-        return not self.columns and not self.detectors
+        return not self.columns and not self.detectors and not self.withhold
+
+    @property
+    def active(self) -> bool:
+        """Masking is configured: undescribed results fail closed, messages are scrubbed."""
+        return self.masker is not None
 
 
 NO_MASKING = MaskingPlan()
@@ -267,7 +311,12 @@ class Session(Protocol):
         ...
 
     def masking_plan(self, command_id: str, columns: Sequence[ResultColumn]) -> MaskingPlan:
-        """The masking plan for a result shape of the given command."""
+        """The masking plan for a result shape of the given command.
+
+        Computed once per shape and cached; cheap to call per result. `command_id`
+        "" asks for the session's plan for messages (errors, notices, notifications)
+        and results nothing described (`active` then means: fail closed).
+        """
         ...
 
     def record(self, direction: Direction, frame: bytes) -> None:
