@@ -18,7 +18,10 @@ from typing import Any
 from wardgate.audit import schema
 from wardgate.audit.ocsf import to_ocsf
 from wardgate.audit.reader import Entry
+from wardgate.audit.verify import unwrap
 from wardgate.store import Store
+
+TAIL_BYTES = 1024 * 1024
 
 
 def render(entry: Entry, fmt: str) -> bytes:
@@ -84,18 +87,41 @@ class RotatingFile:
             self.path.unlink()
 
 
+def last_seq(path: Path) -> int:
+    """The seq of the last complete record in a JSONL/OCSF file (0 if none)."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(max(0, path.stat().st_size - TAIL_BYTES))
+            lines = handle.read().splitlines()
+    except FileNotFoundError:
+        return 0
+    for line in reversed(lines):
+        try:
+            record = unwrap(json.loads(line))
+            return int(record["seq"])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return 0
+
+
 class FileSink:
+    """Delivery is exactly-once per file: after a crash the pump re-sends from its
+    cursor, and records the file already ends with are skipped."""
+
     def __init__(self, path: Path, fmt: str = "jsonl", max_bytes: int = 0, backups: int = 5):
         self.name = f"file:{path.name}"
         self.format = fmt
         self._file = RotatingFile(path, max_bytes, backups)
+        self._last = -1
 
     async def open(self) -> None:
-        return None
+        self._last = await asyncio.to_thread(last_seq, self._file.path)
 
     async def write(self, entries: Sequence[Entry]) -> None:
-        lines = [render(entry, self.format) for entry in entries if entry.seq > 0]
-        await asyncio.to_thread(self._file.append, lines)
+        fresh = [entry for entry in entries if entry.seq > max(self._last, 0)]
+        if fresh:
+            await asyncio.to_thread(self._file.append, [render(e, self.format) for e in fresh])
+            self._last = fresh[-1].seq
 
     async def close(self) -> None:
         return None

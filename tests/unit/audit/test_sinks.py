@@ -212,3 +212,23 @@ def test_store_sink_is_idempotent_and_tampering_is_found(tmp_path: Path) -> None
         await store.close()
 
     asyncio.run(run())
+
+
+def test_file_sink_skips_what_it_already_has_after_a_crash(tmp_path: Path) -> None:
+    journal_with(tmp_path, 6)
+    entries = list(JournalReader(tmp_path / "journal"))
+    for fmt in ("jsonl", "ocsf"):
+        path = tmp_path / f"out.{fmt}"
+
+        async def run(path: Path = path, fmt: str = fmt) -> None:
+            first = FileSink(path, fmt)
+            await first.open()
+            await first.write(entries[:5])
+            again = FileSink(path, fmt)  # a restart: the cursor lagged behind the file
+            await again.open()
+            await again.write(entries[2:])
+
+        asyncio.run(run())
+        report = verify_lines(file_lines([path]))
+        assert report.ok
+        assert report.records == 7
