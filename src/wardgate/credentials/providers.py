@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from wardgate.config.model import ResourceConfig, VaultConfig
+from wardgate.credentials.header import HeaderCredentialProvider, header_resolvers
 from wardgate.credentials.static import StaticCredentialProvider
 from wardgate.credentials.vault import VaultCredentialProvider
 from wardgate.eventlog import EventLog
@@ -52,11 +53,14 @@ class CredentialServices:
         return self._vault, self._client
 
     def provider(self, resource: ResourceConfig) -> Provider:
-        spec = resource.credentials.vault
+        credentials = resource.credentials
+        if credentials.header is not None:
+            resolvers = header_resolvers(self._vault, self._base_dir)
+            return HeaderCredentialProvider(credentials.header, resolvers)
+        spec = credentials.vault
         if spec is None:
-            static = resource.credentials.static
-            assert static is not None  # validated by CredentialsConfig
-            return StaticCredentialProvider(static, self._base_dir)
+            assert credentials.static is not None  # validated: exactly one source
+            return StaticCredentialProvider(credentials.static, self._base_dir)
         config, client = self._vault_client()
         idle = config.idle_reuse if spec.idle_reuse is None else spec.idle_reuse
         pool = LeasePool(
