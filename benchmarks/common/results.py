@@ -33,7 +33,17 @@ def run_metadata() -> dict[str, Any]:
         "git": git_revision(),
         "argv": sys.argv[1:],
         "pythonpath": os.environ.get("PYTHONPATH", ""),  # set to benchmark another checkout
+        "snapshot": snapshot_revision(),
     }
+
+
+def snapshot_revision() -> str:
+    """The commit of a `benchmarks.common.snapshot` export on PYTHONPATH, if any."""
+    for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+        marker = Path(entry).parent / "REVISION" if entry else None
+        if marker is not None and marker.is_file():
+            return marker.read_text().strip()
+    return ""
 
 
 def write_json(path: Path, data: dict[str, Any]) -> Path:
