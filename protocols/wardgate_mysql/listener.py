@@ -19,13 +19,16 @@ from typing import Any
 from wardgate.seam import (
     AccessDenied,
     AuthenticationFailed,
+    CatalogSnapshot,
     ClientInfo,
     GateError,
     ListenerContext,
     PresentedCredential,
     Session,
+    UpstreamCredential,
     UpstreamUnavailable,
 )
+from wardgate_mysql.catalog import read_catalog
 from wardgate_mysql.codec.constants import RELAYABLE, SHAPING, Capability
 from wardgate_mysql.codec.errors import MySQLProtocolError
 from wardgate_mysql.codec.handshake import HandshakeV10
@@ -77,6 +80,15 @@ class MySQLListener:
             log.exception("mysql connection failed", extra={"resource": self.context.resource})
         finally:
             await client.close()
+
+    async def read_catalog(
+        self, credential: UpstreamCredential, database: str
+    ) -> CatalogSnapshot:
+        """`CatalogReader`: a short-lived upstream login (masking and lineage)."""
+        limits = self.context.limits
+        return await read_catalog(
+            self.settings, credential, database, limits.connect_timeout, limits.max_message_bytes
+        )
 
     async def drain(self) -> None:
         self.draining = True

@@ -21,7 +21,7 @@ from wardgate_mysql.codec.response_state import Part, ResponseTracker
 from wardgate_mysql.codec.responses import ErrPacket, OkPacket
 from wardgate_mysql.codec.resultset import ColumnDefinition41
 from wardgate_mysql.errcodes import ERRORS
-from wardgate_mysql.masking import RowMasker
+from wardgate_mysql.masking import RowMasker, scrub_err
 from wardgate_mysql.stream import PacketStream, StreamClosed
 
 PlanFor = Callable[[list[ColumnDefinition41]], MaskingPlan]
@@ -119,6 +119,7 @@ class ResponseRelay:
         elif part is Part.LOCAL_INFILE:
             return await self._refuse_infile()
         elif part is Part.ERR:
+            payload = self._scrub_err(payload)
             self.summary.error = ErrPacket.decode(payload).message
         elif part in (Part.OK, Part.END):
             self.summary.status = self._status(payload, part)
@@ -140,6 +141,11 @@ class ResponseRelay:
         if self.max_rows is not None and self.summary.rows > self.max_rows:
             return await self._over_limit()
         return self.masker(payload) if self.masker is not None else payload
+
+    def _scrub_err(self, payload: bytes) -> bytes:
+        """An ERR may echo values (duplicate entry, incorrect value): scrub when masking."""
+        masker = self.session.masking_plan("", ()).masker
+        return payload if masker is None else scrub_err(payload, masker)
 
     def _status(self, payload: bytes, part: Part) -> str:
         if part is Part.END:

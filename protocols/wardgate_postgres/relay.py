@@ -45,6 +45,7 @@ from wardgate_postgres.codec import (
     frontend_name,
 )
 from wardgate_postgres.frames import error, fatal, notice
+from wardgate_postgres.masking import ResultMasking
 from wardgate_postgres.tracker import EXECUTE, QUERY, REFUSED, SYNC, Pending, ResponseTracker
 
 READ_SIZE = 256 * 1024
@@ -83,6 +84,8 @@ class Relay:
         self._max = max_message_bytes
         self.tracker = ResponseTracker()
         self.tracker.transaction_status = status
+        # None unless masking is configured: the row path then costs one None test.
+        self._masking = ResultMasking.for_session(session, self.tracker)
         self._statements: dict[str, Decision] = {}
         self._portals: dict[str, Decision] = {}
         self._draining = False
@@ -197,6 +200,8 @@ class Relay:
             replacement = await self._route(message)
             if replacement is not None:
                 outgoing.append(replacement)
+                if self._masking is not None:
+                    self._masking.client(message)  # which result shape answers what
             if isinstance(message, Terminate):
                 self._finish("client terminated")
                 break
@@ -364,20 +369,23 @@ class Relay:
                 return
 
     def _inspect(self, frames: list[Frame]) -> tuple[list[bytes], list[Outcome]]:
-        tracker = self.tracker
+        tracker, masking = self.tracker, self._masking
         chunks: list[bytes] = []
         outcomes: list[Outcome] = []
         for frame in frames:
             kind = frame.type
             if kind == _DATA_ROW:
                 if tracker.on_row(len(frame.raw)):
-                    chunks.append(frame.raw)
+                    chunks.append(frame.raw if masking is None else masking.row(frame))
                 continue
             limited = tracker.over_limit()
             if limited is not None:
                 self._withhold(frame, limited, chunks, outcomes)
+                if masking is not None:
+                    masking.server(frame, b"")  # follow the shapes; nothing more is sent
                 continue
-            chunks.append(self._track(frame, outcomes))
+            sent = self._track(frame, outcomes)
+            chunks.append(sent if masking is None else masking.server(frame, sent))
         return chunks, outcomes
 
     def _track(self, frame: Frame, outcomes: list[Outcome]) -> bytes:
