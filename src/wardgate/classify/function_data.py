@@ -228,7 +228,7 @@ POSTGRES_BUILTINS: frozenset[str] = words("""
     area center diameter height width radius npoints isclosed isopen pclose popen
     box circle line lseg path point polygon bound_box
     digest hmac crypt gen_salt uuid_generate_v4 uuid_generate_v1 uuid_nil
-    bernoulli system system_rows system_time lo_get loread
+    bernoulli system system_rows system_time lo_get loread like notlike ilike
     cast array row exists any all some in values nullif coalesce greatest least
     """)
 

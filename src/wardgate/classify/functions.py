@@ -36,7 +36,7 @@ from wardgate.classify.function_data import (
     TYPE_NAMES,
     DenyEntry,
 )
-from wardgate.classify.lexer import PUNCT, QIDENT, WORD, Token
+from wardgate.classify.lexer import NUMBER, PUNCT, QIDENT, STRING, WORD, Token
 from wardgate.classify.model import words
 
 #: Words followed by "(" that are syntax, never a call.
@@ -64,6 +64,8 @@ _DDL_TABLE_POSITION = words("""
     ON USING EXISTS FUNCTION PROCEDURE VIEW AGGREGATE INDEX KEY TYPE TRIGGER CONSTRAINT
     SEQUENCE SCHEMA DOMAIN CAST OPERATOR STATISTICS POLICY RULE EXTENSION FOREIGN
     """)
+
+_PARTITION_METHODS = words("LIST RANGE HASH KEY LINEAR")
 
 #: Schemas whose functions are the server's built-ins.
 _BUILTIN_SCHEMAS = {"postgres": ("pg_catalog",), "mysql": ()}
@@ -123,16 +125,36 @@ def call_sites(tokens: list[Token]) -> Iterator[tuple[tuple[str, ...], int]]:
         yield tuple(parts), start
 
 
-def _is_syntax(tokens: list[Token], start: int, parts: tuple[str, ...]) -> bool:
+#: Words sqlglot also knows as functions that the servers reserve (never a call).
+_RESERVED = words("AND OR CASE ARRAY LIKE")
+
+
+def _is_syntax(
+    tokens: list[Token], start: int, parts: tuple[str, ...], shadows: frozenset[str]
+) -> bool:
+    """A keyword followed by "(" as syntax (``IN (``, ``VALUES (``), not a call.
+
+    A keyword sqlglot would parse as one of its functions (MySQL ``mode(x)`` becomes
+    ``Mode``) is only syntax if the server reserves it: otherwise the server may
+    call a stored function of that name, so the call is judged.
+    """
     token = tokens[start]
-    return start == 0 or (len(parts) == 1 and token.kind == WORD and token.key in NON_CALL_KEYWORDS)
+    if start == 0:
+        return True
+    if len(parts) != 1 or token.kind != WORD or token.key not in NON_CALL_KEYWORDS:
+        return False
+    return token.key in _RESERVED or token.key.lower() not in shadows
 
 
-def _certain_non_call(tokens: list[Token], start: int) -> bool:
-    """The name at `start` is a table, alias or column list by its position alone."""
+def _certain_non_call(tokens: list[Token], start: int, ddl: bool) -> bool:
+    """The name at `start` is a table, alias, column list or clause by position alone."""
     previous = tokens[start - 1]
     if previous.kind == PUNCT and previous.text == ")":
-        return True  # FROM f() g(x): an alias column list
+        return True  # FROM f() g(x): an alias column list; count(*) FILTER (…)
+    if previous.kind in (STRING, NUMBER):
+        return True  # JSON_TABLE('…', '$' COLUMNS (…)): no call follows a literal
+    if ddl and previous.key == "BY" and tokens[start].key in _PARTITION_METHODS:
+        return True  # PARTITION BY LIST (…)
     return previous.kind == WORD and previous.key in _TABLE_POSITION
 
 
@@ -175,7 +197,7 @@ def scan_calls(
     """Judge every lexical call site; `names` are CTE/alias names from the parse tree."""
     shadows = shadow_names(dialect)
     for parts, start in call_sites(tokens):
-        if _is_syntax(tokens, start, parts) or _certain_non_call(tokens, start):
+        if _is_syntax(tokens, start, parts, shadows) or _certain_non_call(tokens, start, ddl):
             continue
         last = parts[-1].lower()
         listed = deny_entry(last, dialect) is not None or last in shadows
