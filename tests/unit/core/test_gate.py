@@ -54,6 +54,11 @@ class ExplodingPolicy:
     def decide(self, identity: Identity, resource: str, command: Command) -> Decision:
         raise RuntimeError("rule table corrupted")
 
+    def evaluate(
+        self, identity: Identity, resource: str, command: Command, functions: object = None
+    ) -> tuple[Decision, None]:
+        return self.decide(identity, resource, command), None
+
 
 class FixedPolicy:
     version = "v-fixed"
@@ -63,6 +68,11 @@ class FixedPolicy:
 
     def decide(self, identity: Identity, resource: str, command: Command) -> Decision:
         return self.decision
+
+    def evaluate(
+        self, identity: Identity, resource: str, command: Command, functions: object = None
+    ) -> tuple[Decision, None]:
+        return self.decision, None
 
 
 @dataclass
