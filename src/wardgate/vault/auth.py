@@ -66,7 +66,8 @@ def _result(response: Mapping[str, Any] | None) -> LoginResult:
 
 
 def _token(client: hvac.Client, auth: VaultAuth, sources: SecretSources) -> LoginResult:
-    client.token = sources.either(auth.token_env, auth.token_file, "Vault token")
+    # token_env has a default (VAULT_TOKEN), so an explicit token_file wins over it
+    client.token = sources.file(auth.token_file) if auth.token_file else sources.env(auth.token_env)
     data = guarded("auth/token/lookup-self", client.auth.token.lookup_self).get("data") or {}
     return LoginResult(int(data.get("ttl") or 0), bool(data.get("renewable")))
 

@@ -52,6 +52,9 @@ def test_token_login_reads_the_token(tmp_path: Path) -> None:
     assert (result.ttl, result.renewable) == (0, False)
     with pytest.raises(VaultError, match="T for Vault login is not set"):
         login(client, VaultAuth(token_env="T"), sources(tmp_path))
+    (tmp_path / "tok").write_text("s.file\n")
+    login(client, VaultAuth(token_file="tok"), sources(tmp_path, VAULT_TOKEN="s.env"))
+    assert client.token == "s.file"
 
 
 def test_approle_login(tmp_path: Path) -> None:
