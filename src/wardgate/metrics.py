@@ -57,6 +57,12 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        self.masked_values = Counter(
+            "wardgate_masked_values",
+            "Result values rewritten by masking, by masking rule.",
+            [*rp, "rule"],
+            registry=r,
+        )
         self.oidc_key_fetches = Counter(
             "wardgate_oidc_key_fetches",
             "OIDC discovery/JWKS fetches, by issuer and outcome (ok|error).",

@@ -10,6 +10,7 @@ import click
 
 from wardgate.classify.classifier import Classifier
 from wardgate.cli.check import config_option, load_config_or_exit
+from wardgate.masking.offline import masking_plan
 from wardgate.plugins import PluginRegistry
 from wardgate.policy.commands import CommandClassifier
 from wardgate.policy.engine import RulePolicy
@@ -84,7 +85,7 @@ def policy_test(
         "kind": decision.kind,
         "flags": sorted(decision.flags),
         "max_rows": decision.max_rows,
-        "masking": [],
+        "masking": masking_plan(config, spec.upstream, dialect, sql),
         "policy_version": loaded.version,
         "identity": {"name": identity.name, "groups": sorted(identity.groups)},
         "resource": resource,

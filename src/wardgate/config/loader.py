@@ -20,6 +20,7 @@ from wardgate.config.interpolation import ReferenceError_, Resolver, config_reso
 from wardgate.config.model import WardgateConfig
 from wardgate.config.yamlsource import DuplicateKey, LineDict, line_of, load_yaml
 from wardgate.plugins import PluginRegistry
+from wardgate.policy.model import policy_version
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +47,8 @@ class LoadedConfig:
     path: Path
     config: WardgateConfig
     upstreams: Mapping[str, Any] = field(default_factory=dict)
-    version: str = ""
+    version: str = ""  # the policy version: hash of the normalized policy section
+    config_version: str = ""  # hash of the whole file's tree (any change at all)
 
 
 def _dotted(location: tuple[int | str, ...]) -> str:
@@ -123,8 +125,8 @@ def _duplicate_names(config: WardgateConfig, tree: Any, file: str) -> list[Confi
     )
 
 
-def policy_version(tree: Any) -> str:
-    """A short stable hash of the normalized configuration, logged with decisions."""
+def config_version(tree: Any) -> str:
+    """A short stable hash of the whole configuration tree (before interpolation)."""
     canonical = json.dumps(tree, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
@@ -157,7 +159,7 @@ def load_config(
         tree = LineDict()
     if not isinstance(tree, dict):
         raise ConfigError([ConfigIssue(file, 1, "", "the top level must be a mapping")])
-    version = policy_version(tree)
+    whole = config_version(tree)
     try:
         tree = interpolate(tree, resolvers or config_resolvers(tree, path.parent))
     except ReferenceError_ as exc:
@@ -176,4 +178,10 @@ def load_config(
     issues += upstream_issues
     if issues:
         raise ConfigError(issues)
-    return LoadedConfig(path=path, config=config, upstreams=upstreams, version=version)
+    return LoadedConfig(
+        path=path,
+        config=config,
+        upstreams=upstreams,
+        version=policy_version(config.policy),
+        config_version=whole,
+    )

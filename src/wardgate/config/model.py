@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from wardgate.masking.config import MaskingRule, check_rules
 from wardgate.policy.model import PolicyConfig
 from wardgate.reviews.config import ReviewsConfig
 
@@ -284,7 +285,14 @@ class WardgateConfig(Strict):
     limits: LimitsConfig = LimitsConfig()
     logging: LoggingConfig = LoggingConfig()
     policy: PolicyConfig = PolicyConfig()
+    masking: tuple[MaskingRule, ...] = ()  # docs/masking.md
+    masking_key: str | None = Field(default=None, repr=False)  # HMAC key of strategy `hash`
     reviews: ReviewsConfig = ReviewsConfig()
+
+    @model_validator(mode="after")
+    def _masking_rules(self) -> WardgateConfig:
+        check_rules(self.masking, self.masking_key)
+        return self
 
     @model_validator(mode="after")
     def _vault_configured(self) -> WardgateConfig:

@@ -14,6 +14,7 @@ from typing import Any
 from wardgate.classify.model import Classification
 from wardgate.eventlog import EventLog
 from wardgate.gate.hold import HoldContext, hold_for_review
+from wardgate.masking.services import MaskingServices
 from wardgate.metrics import Metrics
 from wardgate.policy.engine import Policy
 from wardgate.reviews.model import ReviewError
@@ -45,6 +46,7 @@ class SessionServices:
     log: EventLog
     max_statement_chars: int = 2000
     reviews: ReviewService | None = None  # None: `review` decisions refuse
+    masking: MaskingServices | None = None  # None: no masking rules, rows pass untouched
 
     @property
     def labels(self) -> tuple[str, str]:
@@ -79,6 +81,8 @@ class GatewaySession:
         self._bytes_in = metrics.bytes.labels(*services.labels, Direction.CLIENT_TO_SERVER.value)
         self._bytes_out = metrics.bytes.labels(*services.labels, Direction.SERVER_TO_CLIENT.value)
         self._decision_timer = metrics.decision_seconds.labels(*services.labels)
+        masking = services.masking
+        self._masking = masking.session(credential, database) if masking is not None else None
 
     @property
     def id(self) -> str:
@@ -113,6 +117,8 @@ class GatewaySession:
         self._decision_timer.observe(time.perf_counter() - started)
         if decision.action is Action.REVIEW:
             decision = await self._review(command, decision, classification, on_hold)
+        if decision.allowed and self._masking is not None:
+            decision = await self._masking.check(command, decision)  # may deny (docs/masking.md)
         self._services.metrics.commands.labels(
             *self._services.labels, decision.kind, decision.action.value
         ).inc()
@@ -169,7 +175,9 @@ class GatewaySession:
         )
 
     def masking_plan(self, command_id: str, columns: Sequence[ResultColumn]) -> MaskingPlan:
-        return NO_MASKING
+        if self._masking is None:
+            return NO_MASKING
+        return self._masking.plan(command_id, columns)
 
     def record(self, direction: Direction, frame: bytes) -> None:
         if direction is Direction.CLIENT_TO_SERVER:
@@ -178,6 +186,9 @@ class GatewaySession:
             self._bytes_out.inc(len(frame))
 
     async def report(self, outcome: Outcome) -> None:
+        if self._masking is not None:
+            outcome = self._masking.scrub(outcome)  # an error may echo masked values
+        masked = self._masking.finish(outcome) if self._masking is not None else {}
         self.event(
             "command_done",
             command_id=outcome.command_id,
@@ -185,6 +196,7 @@ class GatewaySession:
             bytes=outcome.bytes_out,
             status=outcome.status,
             error=outcome.error,
+            **({"masked": masked} if masked else {}),
         )
 
     def event(self, name: str, **fields: Any) -> None:

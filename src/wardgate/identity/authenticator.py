@@ -26,6 +26,10 @@ class Authenticator:
     def issuers(self) -> tuple[str, ...]:
         return tuple(self._issuers)
 
+    def replace_static(self, static: StaticTokenVerifier) -> None:
+        """Put a new static token list in force (configuration reload)."""
+        self._static = static
+
     async def authenticate(self, credential: PresentedCredential) -> Identity:
         secret = credential.secret
         if not secret or len(secret) > MAX_TOKEN_CHARS:

@@ -133,6 +133,12 @@ class MaskingSession:
             ColumnMask(i, rule.name, rule.strategy, rule.keep) for i in range(len(columns))
         )
 
+    def scrub(self, outcome: Outcome) -> Outcome:
+        """The outcome as evidence may keep it: a server error can echo masked values."""
+        if not outcome.error:
+            return outcome
+        return replace(outcome, error=self._engine.masker().message(outcome.error))
+
     def finish(self, outcome: Outcome) -> dict[str, int]:
         """The command ended: count its masked values per rule; DDL refreshes the catalog."""
         analysis = self._commands.pop(outcome.command_id, None)

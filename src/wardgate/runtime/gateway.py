@@ -29,8 +29,9 @@ from wardgate.identity.issuers import IdentityServices
 from wardgate.metrics import Metrics
 from wardgate.plugins import PluginRegistry
 from wardgate.policy.commands import CommandClassifier
-from wardgate.policy.engine import Policy, RulePolicy
+from wardgate.policy.engine import PolicySwitch, RulePolicy
 from wardgate.runtime.listener import ResourceListener
+from wardgate.runtime.reload import ConfigReloader
 from wardgate.runtime.tls import server_context
 from wardgate.seam import Limits, ListenerContext
 
@@ -50,8 +51,9 @@ class GatewayRuntime:
         self.health = HealthState()
         self._listeners: list[ResourceListener] = []
         self._admin: AdminServer | None = None
-        self._policy: Policy = RulePolicy(
-            loaded.config.policy, loaded.version, CommandClassifier()
+        self._classifier = CommandClassifier()  # its fingerprint cache outlives reloads
+        self.policy = PolicySwitch(
+            RulePolicy(loaded.config.policy, loaded.version, self._classifier)
         )
         config = loaded.config
         self.identity = IdentityServices(
@@ -64,10 +66,17 @@ class GatewayRuntime:
         self.credentials = CredentialServices(
             config.vault, self.base_dir, metrics=self.metrics, log=self.log
         )
+        self.reloader = ConfigReloader(
+            loaded, self.policy, self._classifier, self.identity.authenticator, self.log
+        )
 
     @property
     def base_dir(self) -> Path:
         return self._loaded.path.parent
+
+    async def reload(self) -> bool:
+        """SIGHUP: re-read the file; swap policy and static tokens, or keep the old ones."""
+        return await self.reloader.reload()
 
     def _credentials(self, resource: ResourceConfig) -> CredentialProvider:
         header = resource.credentials.header
@@ -86,7 +95,7 @@ class GatewayRuntime:
         services = SessionServices(
             resource=resource.name,
             protocol=plugin.name,
-            policy=self._policy,
+            policy=self.policy,
             metrics=self.metrics,
             log=self.log,
             max_statement_chars=config.logging.max_statement_chars,

@@ -581,10 +581,30 @@ def test_policy_version_is_stable_across_key_order_and_formatting(tmp_path: Path
     assert int(first, 16) >= 0
 
 
-def test_policy_version_changes_with_content(tmp_path: Path) -> None:
+def test_policy_version_changes_with_the_policy_only(tmp_path: Path) -> None:
     first = _version(tmp_path, PG_RESOURCE, "a.yaml")
-    assert first != _version(tmp_path, PG_RESOURCE.replace("5433", "5434"), "b.yaml")
-    assert first != _version(tmp_path, PG_RESOURCE + "admin: {listen: 127.0.0.1:9000}\n", "c.yaml")
+    assert first == _version(tmp_path, PG_RESOURCE.replace("5433", "5434"), "b.yaml")
+    policy = PG_RESOURCE + "policy: {default: allow}\n"
+    assert first != _version(tmp_path, policy, "c.yaml")
+
+
+def test_policy_version_is_of_the_normalized_policy(tmp_path: Path) -> None:
+    rule = "policy: {rules: [{name: r, allow: [read], review_timeout: %s}]}\n"
+    assert _version(tmp_path, PG_RESOURCE + rule % "5m", "a.yaml") == _version(
+        tmp_path, PG_RESOURCE + rule % "300", "b.yaml"
+    )
+    explicit = PG_RESOURCE + "policy: {default: deny, rules: []}\n"
+    assert _version(tmp_path, PG_RESOURCE, "c.yaml") == _version(tmp_path, explicit, "d.yaml")
+
+
+def test_config_version_changes_with_any_content(tmp_path: Path) -> None:
+    def whole(text: str, name: str) -> str:
+        return load_config(write(tmp_path, text, name), plugins=PluginRegistry()).config_version
+
+    first = whole(PG_RESOURCE, "a.yaml")
+    assert len(first) == 16
+    assert first != whole(PG_RESOURCE.replace("5433", "5434"), "b.yaml")
+    assert first != whole(PG_RESOURCE + "admin: {listen: 127.0.0.1:9000}\n", "c.yaml")
 
 
 # -- yamlsource --------------------------------------------------------------------------
