@@ -49,7 +49,7 @@ class ClientSide:
                 while True:
                     event = self._next()
                     if isinstance(event, h11.Request):
-                        return event
+                        return self._checked(event)
                     if isinstance(event, h11.ConnectionClosed):
                         return None
                     if not await self._receive():
@@ -65,6 +65,15 @@ class ClientSide:
             ) from None
         finally:
             self.idle = False
+
+    def _checked(self, request: h11.Request) -> h11.Request:
+        """h11 caps only a head still incomplete in its buffer; cap a complete one too."""
+        size = len(request.method) + len(request.target)
+        size += sum(len(name) + len(value) + 4 for name, value in request.headers)
+        if size > self.settings.max_header_bytes:
+            message = f"the request head is over {self.settings.max_header_bytes} bytes"
+            raise HttpRefusal(ErrorReply(431, "headers_too_large", message, close=True))
+        return request
 
     async def next_body_event(self) -> Any:
         """Data or EndOfMessage of the current request body."""
@@ -125,7 +134,7 @@ class ClientSide:
         body = reply.body()
         headers = [("content-type", "application/json"), ("content-length", str(len(body)))]
         headers += [*reply.headers, *extra]
-        if reply.close or self.conn.their_state is not h11.DONE:
+        if reply.close or self.conn.their_state is h11.SEND_BODY:
             headers.append(("connection", "close"))
         await self.send(h11.Response(status_code=reply.status, headers=headers))
         await self.send(h11.Data(data=body))

@@ -78,7 +78,7 @@ class Exchange:
 
     @property
     def _body_read(self) -> bool:
-        return self.conn.client.conn.their_state is h11.DONE
+        return self.conn.client.conn.their_state is not h11.SEND_BODY
 
     # -- request -------------------------------------------------------------------------
 
@@ -132,7 +132,7 @@ class Exchange:
 
     def _inspectable(self) -> bool:
         headers = self.request.headers
-        if not is_json(headers) or self.conn.client.conn.their_state is h11.DONE:
+        if not is_json(headers) or self.conn.client.conn.their_state is not h11.SEND_BODY:
             return False
         length = header(headers, b"content-length")
         return length is None or int(length) <= self.settings.max_inspect_bytes

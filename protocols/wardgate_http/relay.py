@@ -77,7 +77,7 @@ class Relay:
         raise AssertionError("unreachable")
 
     def _replayable(self) -> bool:
-        return self.x.body is not None or self.client.conn.their_state is h11.DONE
+        return self.x.body is not None or self.client.conn.their_state is not h11.SEND_BODY
 
     async def _upstream(self, fresh: bool) -> UpstreamConnection:
         if self.conn.upstream is not None and not fresh:
@@ -113,7 +113,7 @@ class Relay:
         return out
 
     def _streams_body(self) -> bool:
-        return self.client.conn.their_state is not h11.DONE
+        return self.client.conn.their_state is h11.SEND_BODY
 
     def _body_filtered(self) -> bool:
         return self._request_body is not None

@@ -31,7 +31,12 @@ POLICY = {
     "rules": [
         {"name": "no-admin", "when": {"paths": ["/admin/*"]}, "deny": ["all"]},
         {"name": "no-delete", "when": {"methods": ["DELETE"]}, "deny": ["all"]},
-        {"name": "held", "when": {"paths": ["/api/held"]}, "review": ["all"]},
+        {
+            "name": "held",
+            "when": {"paths": ["/api/held"]},
+            "review": ["all"],
+            "review_timeout": "1s",
+        },
         {
             "name": "llm-chat",
             "when": {"groups": ["agents"], "methods": ["POST", "GET"]},
