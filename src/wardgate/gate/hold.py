@@ -14,9 +14,10 @@ from dataclasses import dataclass, replace
 
 from wardgate.classify.model import Classification
 from wardgate.policy.model import Rule
-from wardgate.reviews.model import Review, ReviewRequest, ReviewStatus
+from wardgate.reviews.model import Review, ReviewError, ReviewRequest, ReviewStatus
 from wardgate.reviews.service import ReviewService
 from wardgate.seam import Action, ClientInfo, Command, Decision, HoldCallback, HoldNotice, Identity
+from wardgate.store import StoreError
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,17 +83,40 @@ async def hold_for_review(
     rule: Rule | None,
     on_hold: HoldCallback | None,
 ) -> Decision:
+    """The final decision for a `review` verdict; a failing state store denies (fail closed)."""
+    if rule is None or not rule.review_by:  # nobody could approve: say so now, not at timeout
+        reason = f'rule "{decision.rule}" needs a review but names no reviewers (review_by)'
+        return replace(decision, action=Action.DENY, reason=reason)
+    try:
+        return await _hold(reviews, context, command, decision, classification, rule, on_hold)
+    except StoreError as exc:
+        raise ReviewError(f"the review queue is unavailable: {exc}", 503) from exc
+
+
+async def _hold(
+    reviews: ReviewService,
+    context: HoldContext,
+    command: Command,
+    decision: Decision,
+    classification: Classification | None,
+    rule: Rule | None,
+    on_hold: HoldCallback | None,
+) -> Decision:
     fingerprint = classification.fingerprint if classification else ""
     grant = await reviews.active_grant(context.identity.name, context.resource, fingerprint)
     if grant is not None:
         reason = f"grant from review {grant.id} by {grant.decided_by}"
         return replace(decision, action=Action.ALLOW, reason=reason, review_id=grant.id)
     review = await reviews.request(_request(context, command, decision, classification, rule))
-    if on_hold is not None:
-        url = reviews.link(review.id)
-        message = (
-            f'wardgate: this command is held for review {review.id} (rule "{decision.rule}"); '
-            f"approve or deny at {url} or with `wardgate reviews approve {review.id}`"
-        )
-        on_hold(HoldNotice(review.id, url, message))
-    return _final(decision, await reviews.wait(review))
+    notice = _notice(reviews, review, decision)
+    notify = (lambda: on_hold(notice)) if on_hold is not None else None
+    return _final(decision, await reviews.wait(review, notify))
+
+
+def _notice(reviews: ReviewService, review: Review, decision: Decision) -> HoldNotice:
+    url = reviews.link(review.id)
+    message = (
+        f'wardgate: this command is held for review {review.id} (rule "{decision.rule}"); '
+        f"approve or deny at {url} or with `wardgate reviews approve {review.id}`"
+    )
+    return HoldNotice(review.id, url, message)

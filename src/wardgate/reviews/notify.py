@@ -85,7 +85,10 @@ class Notifier:
     async def _run(self) -> None:
         while True:
             hook, body = await self._queue.get()
-            await self._deliver(hook, body)
+            try:
+                await self._deliver(hook, body)
+            except Exception as exc:  # one bad hook must not stop every later delivery
+                self._log.emit("review_notify_error", level="error", error=type(exc).__name__)
 
     async def _deliver(self, hook: Webhook, body: dict[str, Any]) -> None:
         assert self._client is not None

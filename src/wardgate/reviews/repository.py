@@ -157,21 +157,16 @@ class ReviewRepository:
 
     async def add_approval(self, review_id: str, approval: Approval) -> int:
         """Record one reviewer's approval (idempotent per reviewer); returns the count."""
-        existing = await (await self._db()).fetchone(
-            "SELECT 1 AS x FROM review_approvals WHERE review_id = :id AND reviewer = :who",
-            {"id": review_id, "who": approval.reviewer},
+        await (await self._db()).execute(
+            "INSERT INTO review_approvals (review_id, reviewer, at, reason) "
+            "VALUES (:id, :who, :at, :reason) ON CONFLICT (review_id, reviewer) DO NOTHING",
+            {
+                "id": review_id,
+                "who": approval.reviewer,
+                "at": approval.at,
+                "reason": approval.reason,
+            },
         )
-        if existing is None:
-            await (await self._db()).execute(
-                "INSERT INTO review_approvals (review_id, reviewer, at, reason) "
-                "VALUES (:id, :who, :at, :reason)",
-                {
-                    "id": review_id,
-                    "who": approval.reviewer,
-                    "at": approval.at,
-                    "reason": approval.reason,
-                },
-            )
         row = await (await self._db()).fetchone(
             "SELECT COUNT(*) AS n FROM review_approvals WHERE review_id = :id", {"id": review_id}
         )

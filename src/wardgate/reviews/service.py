@@ -7,7 +7,12 @@ because another instance decided it, (c) the rule's timeout passes (the review i
 marked `expired`), or (d) the waiting connection goes away (the waiter is
 cancelled and the review marked `cancelled`). Every end is a conditional update,
 so exactly one of them wins. Pending reviews of an instance that stopped beating
-are marked `abandoned`; a graceful shutdown cancels its own.
+are marked `abandoned`; a graceful shutdown cancels its own; a pending review of
+this instance that nobody waits on any more (its wait failed) is cancelled by the
+poll loop, so a later approval can never release anything.
+
+Every ending is written to the operator log and, when an audit hook is given
+(`Evidence.review`), to the audit trail: who, when, why.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from wardgate.eventlog import EventLog
 from wardgate.metrics import Metrics
@@ -33,8 +39,15 @@ from wardgate.reviews.model import (
 from wardgate.reviews.notify import Notifier
 from wardgate.reviews.repository import ReviewRepository
 from wardgate.seam import Identity
+from wardgate.store import StoreError
 
 Clock = Callable[[], float]
+
+
+class ReviewAudit(Protocol):
+    """Where review events are audited (`wardgate.audit.evidence.Evidence`)."""
+
+    def review(self, event: str, **fields: Any) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +69,7 @@ class ReviewService:
         feed: ChangeFeed | None = None,
         clock: Clock = time.time,
         instance: str | None = None,
+        audit: ReviewAudit | None = None,
     ) -> None:
         self._repository = repository
         self._settings = settings
@@ -66,8 +80,10 @@ class ReviewService:
         self._clock = clock
         self.instance = instance or secrets.token_hex(8)
         self._public_url = settings.public_url
+        self._audit = audit
         self._waiters: dict[str, asyncio.Future[Review]] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._refreshes: set[asyncio.Task[None]] = set()
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -97,7 +113,7 @@ class ReviewService:
         """End every review held here, so waiting clients get an answer now."""
         with contextlib.suppress(Exception):
             for review_id in await self._repository.pending_of(self.instance):
-                await self._end(review_id, ReviewStatus.CANCELLED, "gateway", reason)
+                await self.cancel(review_id, "gateway", reason)
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -134,35 +150,61 @@ class ReviewService:
             expires_at=now + request.timeout,
             instance=self.instance,
         )
-        await self._repository.insert(review)
+        # The waiter exists before the row does: a decision can never find no one to wake.
         self._waiters[review.id] = asyncio.get_running_loop().create_future()
+        try:
+            await self._repository.insert(review)
+        except BaseException:
+            self._waiters.pop(review.id, None)
+            raise
         self._metrics.reviews_pending.inc()
         self._event("review_requested", review)
         self._notifier.review_requested(review, self.link(review.id))
         return review
 
-    async def wait(self, review: Review) -> Review:
-        """Wait for the review to end; cancelling the wait cancels the review."""
+    async def wait(self, review: Review, notify: Callable[[], None] | None = None) -> Review:
+        """Wait for the review to end; cancelling the wait cancels the review.
+
+        `notify` (telling the client it is held) runs first; if it or the wait
+        fails, the review is cancelled so that nothing can release it later.
+        """
         future = self._waiters.get(review.id)
         if future is None:
             raise ReviewError(f"review {review.id} is not held here", 404)
         started = time.monotonic()
         try:
-            remaining = max(0.0, review.expires_at - self._clock())
-            try:
-                return await asyncio.wait_for(asyncio.shield(future), remaining)
-            except TimeoutError:
-                await self._end(review.id, ReviewStatus.EXPIRED, "timeout", "the review timed out")
-                return await future
+            if notify is not None:
+                notify()
+            return await self._until_decided(review, future)
         except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(
-                    self._end(review.id, ReviewStatus.CANCELLED, "client", "the client went away")
-                )
+            await self._cancel_quietly(review.id, "client", "the client went away")
+            raise
+        except Exception as exc:
+            await self._cancel_quietly(review.id, "gateway", f"the hold failed: {exc}")
             raise
         finally:
             self._waiters.pop(review.id, None)
+            self._metrics.reviews_pending.dec()
             self._metrics.review_wait_seconds.observe(time.monotonic() - started)
+
+    async def _until_decided(self, review: Review, future: asyncio.Future[Review]) -> Review:
+        remaining = max(0.0, review.expires_at - self._clock())
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), remaining)
+        except TimeoutError:
+            await self._end(review.id, ReviewStatus.EXPIRED, "timeout", "the review timed out")
+            if not future.done():
+                raise ReviewError(f"review {review.id} is gone from the store", 500) from None
+            return future.result()
+
+    async def _cancel_quietly(self, review_id: str, by: str, reason: str) -> None:
+        """Cancel, surviving a second cancellation; if the store fails, the poll loop retries."""
+        with contextlib.suppress(Exception):
+            await asyncio.shield(self.cancel(review_id, by, reason))
+
+    async def cancel(self, review_id: str, by: str, reason: str) -> None:
+        """End a pending review as `cancelled` (its command will never run)."""
+        await self._end(review_id, ReviewStatus.CANCELLED, by, reason)
 
     # -- reviewers -------------------------------------------------------------------
 
@@ -197,7 +239,9 @@ class ReviewService:
         self._authorize(review, reviewer)
         now = self._clock()
         count = await self._repository.add_approval(review_id, Approval(reviewer.name, now, reason))
-        self._log.emit("review_approval", review=review_id, reviewer=reviewer.name, count=count)
+        self._record(
+            "review_approval", review=review_id, reviewer=reviewer.name, count=count, reason=reason
+        )
         if count < review.request.min_approvals:
             return await self.get(review_id)
         grant_until = 0.0
@@ -233,18 +277,29 @@ class ReviewService:
         if won:
             self._metrics.reviews.labels(status.value).inc()
             self._event(f"review_{status.value}", review)
-            await self._feed.publish(review_id)
         self._resolve(review)
+        if won:
+            await self._publish(review_id)
+
+    async def _publish(self, review_id: str) -> None:
+        """Tell the other instances; if that fails, their poll loop still finds out."""
+        try:
+            await self._feed.publish(review_id)
+        except Exception as exc:
+            self._log.emit(
+                "review_publish_failed", level="warning", review=review_id, error=str(exc)
+            )
 
     def _resolve(self, review: Review) -> None:
         future = self._waiters.get(review.id)
         if future is not None and review.status.final and not future.done():
             future.set_result(review)
-            self._metrics.reviews_pending.dec()
 
     def _on_change(self, review_id: str) -> None:
         if review_id in self._waiters:
-            asyncio.get_running_loop().create_task(self._refresh(review_id))
+            task = asyncio.get_running_loop().create_task(self._refresh(review_id))
+            self._refreshes.add(task)
+            task.add_done_callback(self._refreshes.discard)
 
     async def _refresh(self, review_id: str) -> None:
         review = await self._repository.get(review_id)
@@ -254,14 +309,19 @@ class ReviewService:
     async def _poll_loop(self) -> None:
         while True:
             await asyncio.sleep(self._settings.poll_interval)
-            for review_id in list(self._waiters):
-                with contextlib.suppress(Exception):
-                    await self._refresh(review_id)
-            with contextlib.suppress(Exception):
-                for review_id in await self._repository.expired(self._clock()):
-                    if review_id not in self._waiters:  # held elsewhere: its holder expires it
-                        continue
-                    await self._end(review_id, ReviewStatus.EXPIRED, "timeout", "timed out")
+            with contextlib.suppress(StoreError):
+                await self._poll()
+
+    async def _poll(self) -> None:
+        """Pick up decisions made elsewhere; end what expired or lost its waiter here."""
+        for review_id in list(self._waiters):
+            await self._refresh(review_id)
+        for review_id in await self._repository.expired(self._clock()):
+            if review_id in self._waiters:  # held elsewhere: its holder expires it
+                await self._end(review_id, ReviewStatus.EXPIRED, "timeout", "the review timed out")
+        for review_id in await self._repository.pending_of(self.instance):
+            if review_id not in self._waiters:  # its wait failed: nothing can release it
+                await self.cancel(review_id, "gateway", "no connection waits for it any more")
 
     async def _heartbeat_loop(self) -> None:
         while True:
@@ -280,7 +340,7 @@ class ReviewService:
 
     def _event(self, name: str, review: Review) -> None:
         request = review.request
-        self._log.emit(
+        self._record(
             name,
             review=review.id,
             requester=request.requester,
@@ -288,8 +348,21 @@ class ReviewService:
             session=request.session_id,
             command_id=request.command_id,
             rule=request.rule,
+            kind=request.kind,
+            fingerprint=request.fingerprint,
             decided_by=review.decided_by,
+            decided_at=review.decided_at or None,
             reason=review.decision_reason,
             approvals=[a.reviewer for a in review.approvals],
             scope=review.scope.value,
+            grant_until=review.grant_until or None,
         )
+
+    def _record(self, name: str, **fields: Any) -> None:
+        """The operator log and, when configured, the audit trail."""
+        self._log.emit(name, **fields)
+        if self._audit is not None:
+            try:
+                self._audit.review(name, instance=self.instance, **fields)
+            except Exception as exc:  # the audit log counts its own failures
+                self._log.emit("review_audit_failed", level="error", error=str(exc))

@@ -11,7 +11,7 @@ from wardgate.metrics import Metrics
 from wardgate.reviews.feed import ChangeFeed, LocalFeed, PostgresFeed
 from wardgate.reviews.notify import Notifier, Webhook
 from wardgate.reviews.repository import MIGRATIONS, ReviewRepository, StoreProvider
-from wardgate.reviews.service import ReviewService, ReviewSettings
+from wardgate.reviews.service import ReviewAudit, ReviewService, ReviewSettings
 from wardgate.store import Migration
 
 
@@ -22,7 +22,11 @@ class MigratingStore(StoreProvider, Protocol):
 
 
 def build_review_service(
-    config: WardgateConfig, state: MigratingStore, metrics: Metrics, log: EventLog
+    config: WardgateConfig,
+    state: MigratingStore,
+    metrics: Metrics,
+    log: EventLog,
+    audit: ReviewAudit | None = None,
 ) -> ReviewService:
     state.add_migrations(MIGRATIONS)
     settings = config.reviews
@@ -42,4 +46,5 @@ def build_review_service(
         metrics,
         log,
         feed=feed,
+        audit=audit,
     )
