@@ -32,10 +32,12 @@ from wardgate_mysql.catalog import read_catalog
 from wardgate_mysql.codec.constants import RELAYABLE, SHAPING, Capability
 from wardgate_mysql.codec.errors import MySQLProtocolError
 from wardgate_mysql.codec.handshake import HandshakeV10
+from wardgate_mysql.codec.responses import OkPacket
 from wardgate_mysql.frontend import ClientHello, HandshakeRefused, accept, greeting
 from wardgate_mysql.relay import Relay
 from wardgate_mysql.results import ClientGone, UpstreamLost, err_payload
 from wardgate_mysql.settings import MySQLUpstream
+from wardgate_mysql.sqlmode import ansi_quotes
 from wardgate_mysql.stream import PacketStream, StreamClosed
 from wardgate_mysql.upstream import Login, Upstream, UpstreamError, connect, probe
 
@@ -48,6 +50,10 @@ DEFAULT_GREETING = HandshakeV10(
     capabilities=RELAYABLE,
     charset=45,
 )
+#: Collation ids of client character sets in which an ASCII byte (0x5c "\\", 0x27 "'")
+#: can be the second byte of a character (big5, sjis, gbk, cp932, gb18030): the text
+#: the classifier reads would not be the text the server parses. Refused.
+UNSAFE_CHARSETS = frozenset({1, 84, 13, 88, 28, 87, 95, 96, 248, 249, 250})
 GATE_ERRORS = {
     AuthenticationFailed: "ER_ACCESS_DENIED_ERROR",
     AccessDenied: "ER_DBACCESS_DENIED_ERROR",
@@ -132,6 +138,12 @@ class MySQLListener:
             raise Refusal(_name(exc), exc.message, "tls") from exc
         except MySQLProtocolError as exc:
             raise Refusal(_name(exc), f"bad handshake: {exc.message}") from exc
+        if accepted.response.charset in UNSAFE_CHARSETS:
+            raise Refusal(
+                "ER_HANDSHAKE_ERROR",
+                f"wardgate: client character set {accepted.response.charset} is refused "
+                "(multi-byte sets that hide quotes and backslashes); use utf8mb4",
+            )
         return accepted, _client_info(info, accepted)
 
     async def _open_session(self, hello: ClientHello, info: ClientInfo) -> Session:
@@ -198,11 +210,15 @@ class MySQLListener:
     async def _relay(
         self, client: PacketStream, upstream: Upstream, hello: ClientHello, session: Session
     ) -> str:
-        await client.send(upstream.ok)
         database = hello.response.database or self.settings.database
-        relay = Relay(client, upstream.stream, session, upstream.capabilities, database)
+        try:
+            relay = await self._new_relay(client, upstream, session, database)
+        except (StreamClosed, MySQLProtocolError) as exc:
+            await _send_error(client, "CR_SERVER_LOST", "wardgate: upstream lost at start-up")
+            return f"upstream lost while reading sql_mode: {exc}"
         self.relays.add(relay)
         try:
+            await client.send(upstream.ok)
             await relay.run()
             return "client quit"
         except StreamClosed:
@@ -219,6 +235,26 @@ class MySQLListener:
             self.relays.discard(relay)
 
     # -- helpers -------------------------------------------------------------------------
+
+    async def _new_relay(
+        self, client: PacketStream, upstream: Upstream, session: Session, database: str
+    ) -> Relay:
+        """A relay that knows how the upstream session lexes (asked before the client
+        can send anything) and which databases the resource serves."""
+        quotes = await ansi_quotes(upstream.stream, upstream.capabilities)
+        return Relay(
+            client,
+            upstream.stream,
+            session,
+            upstream.capabilities,
+            database,
+            status=_status(upstream),
+            allows_database=self._allows_database,
+            ansi_quotes=quotes,
+        )
+
+    def _allows_database(self, name: str) -> bool:
+        return name == self.settings.database or self.context.gate.allows_database(name)
 
     def _login(self, hello: ClientHello, session: Session) -> Login:
         attributes = (
@@ -251,6 +287,14 @@ class MySQLListener:
             except (UpstreamError, StreamClosed, MySQLProtocolError, TimeoutError):
                 return DEFAULT_GREETING
         return self.template
+
+
+def _status(upstream: Upstream) -> int:
+    """The server status flags of the login OK (NO_BACKSLASH_ESCAPES …)."""
+    try:
+        return OkPacket.decode(upstream.ok, upstream.capabilities).status
+    except MySQLProtocolError:
+        return upstream.handshake.status
 
 
 def _client_info(info: ClientInfo, hello: ClientHello) -> ClientInfo:

@@ -15,7 +15,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from wardgate.seam import Command, Decision, Direction, MaskingPlan, Outcome, Session
+from wardgate.seam import Command, Decision, Direction, HoldNotice, MaskingPlan, Outcome, Session
 from wardgate_mysql.codec.commands import (
     ClientCommand,
     ComFieldList,
@@ -27,7 +27,7 @@ from wardgate_mysql.codec.commands import (
     ComStmtPrepare,
     decode_command,
 )
-from wardgate_mysql.codec.constants import Com, CursorType
+from wardgate_mysql.codec.constants import Com, CursorType, Status
 from wardgate_mysql.codec.response_state import Phase, ResponseTracker
 from wardgate_mysql.codec.resultset import ColumnDefinition41
 from wardgate_mysql.masking import RowMasker
@@ -55,17 +55,27 @@ FORWARD_SINGLE = frozenset(
     {Com.PING, Com.STATISTICS, Com.RESET_CONNECTION, Com.SET_OPTION, Com.STMT_RESET}
 )
 NO_RESPONSE = frozenset({Com.STMT_SEND_LONG_DATA, Com.STMT_CLOSE})
+#: What a client may send while its command is held for review (MySQL clients wait
+#: for the answer, so normally nothing); past it the gateway stops reading until the
+#: hold ends.
+HELD_INPUT_LIMIT = 1024 * 1024
 USE_STATEMENT = re.compile(r"^\s*use\s+`?([^`;\s]+)`?\s*;?\s*$", re.IGNORECASE)
+
+
+#: Command attribute value: the server may lex with either value (classify both ways).
+EITHER = "either"
 
 
 @dataclass(slots=True)
 class Prepared:
-    """What the gateway remembers of one prepared statement."""
+    """What the gateway remembers of one prepared statement (by statement id)."""
 
     sql: str
     params: int = 0
     types: list[int] = field(default_factory=list)
     masker: RowMasker | None = None
+    decision: Decision | None = None  # taken at COM_STMT_PREPARE
+    rows_left: int | None = None  # max_rows budget of the open cursor (COM_STMT_FETCH)
 
 
 class Relay:
@@ -79,12 +89,20 @@ class Relay:
         caps: int,
         database: str,
         dialect: str = "mysql",
+        status: int = Status.AUTOCOMMIT,
+        allows_database: Callable[[str], bool] | None = None,
+        ansi_quotes: str = EITHER,
     ) -> None:
         self.client, self.up, self.session = client, upstream, session
         self.caps, self.database, self.dialect = caps, database, dialect
+        self.status = status  # the server's last status flags (NO_BACKSLASH_ESCAPES …)
+        self.allows_database = allows_database or (lambda name: True)
+        self.ansi_quotes = ansi_quotes  # from @@sql_mode; "either" once it may have changed
         self.statements: dict[int, Prepared] = {}
         self.idle = asyncio.Event()
         self.draining = False
+        self._hold_watch: asyncio.Task[None] | None = None
+        self._left_while_held = False
         self.handlers: dict[int, Callable[[ClientCommand], Awaitable[bool]]] = {
             Com.QUERY: self._query,
             Com.STMT_PREPARE: self._prepare,
@@ -131,6 +149,9 @@ class Relay:
 
     async def _query(self, command: ClientCommand) -> bool:
         assert isinstance(command, ComQuery)
+        use = USE_STATEMENT.match(command.sql)
+        if use and not self.allows_database(use.group(1)):
+            return await self._database_refused(use.group(1))
         summary = await self._decided("query", command.sql, command.raw, Phase.FIRST)
         if summary is not None and not summary.error:
             self._track_use(command.sql)
@@ -138,34 +159,43 @@ class Relay:
 
     async def _prepare(self, command: ClientCommand) -> bool:
         assert isinstance(command, ComStmtPrepare)
-        summary = await self._decided("prepare", command.sql, command.raw, Phase.PREPARED)
-        if summary is not None and summary.prepared is not None:
+        decision = await self._decide(self._command("prepare", command.sql))
+        if decision is None:
+            return True  # refused: the server never sees it, so no statement id exists
+        summary = await self._run(decision, command.raw, Phase.PREPARED)
+        if summary.prepared is not None:
             ok = summary.prepared
-            self.statements[ok.statement_id] = Prepared(command.sql, ok.params)
+            self.statements[ok.statement_id] = Prepared(command.sql, ok.params, decision=decision)
         return True
 
     async def _execute(self, command: ClientCommand) -> bool:
+        """Run a statement prepared through the gateway; decided again (a reload applies)."""
         assert isinstance(command, ComStmtExecute)
         statement = self.statements.get(command.statement_id)
-        if statement is None:
+        if statement is None or statement.decision is None or not statement.decision.allowed:
             await self._error(
                 "ER_UNKNOWN_STMT_HANDLER",
                 f"Unknown prepared statement handler ({command.statement_id}) "
                 "given to mysqld_stmt_execute",
             )
             return True
+        decision = await self._decide(self._command("execute", statement.sql))
+        if decision is None:
+            return True
         cursor = bool(command.flags & (CursorType.READ_ONLY | CursorType.FOR_UPDATE))
-        summary = await self._decided(
-            "execute",
-            statement.sql,
+        summary = await self._run(
+            decision,
             command.raw,
             Phase.FIRST,
             binary=True,
             cursor=cursor,
             statement=statement,
         )
-        if summary is not None and summary.columns:
+        if summary.columns:
             statement.types = [c.type for c in summary.columns]
+        statement.decision = decision  # the cursor's rows (COM_STMT_FETCH) fall under it
+        limit = decision.max_rows
+        statement.rows_left = None if limit is None else max(0, limit - summary.rows)
         return True
 
     async def _fetch(self, command: ClientCommand) -> bool:
@@ -174,6 +204,8 @@ class Relay:
         masker = statement.masker if statement is not None else None
         tracker = ResponseTracker(Phase.ROWS, self.caps)
         await self._forward(command.raw)
+        limit = statement.rows_left if statement is not None else None
+        rule = statement.decision.rule if statement and statement.decision else ""
         relay = ResponseRelay(
             self.client,
             self.up,
@@ -181,19 +213,41 @@ class Relay:
             tracker,
             lambda _: MaskingPlan(),
             True,
+            limit,
             masker=masker,
+            limit_rule=rule,
         )
-        await relay.run(self._no_report)
+        summary = await relay.run(self._no_report)
+        if statement is not None and statement.rows_left is not None:
+            statement.rows_left = max(0, statement.rows_left - summary.rows)
         return True
 
     async def _init_db(self, command: ClientCommand) -> bool:
+        """A database switch is a policy question, within the resource's `databases`."""
         assert isinstance(command, ComInitDb)
-        text = f"USE `{command.schema}`"
-        summary = await self._decided(
-            "init_db", text, command.raw, Phase.SINGLE, database=command.schema
+        schema = command.schema
+        if not self.allows_database(schema):
+            return await self._database_refused(schema)
+        attributes = {**self._attributes(), "current_database": self.database}
+        request = Command(
+            operation="init_db",
+            text=schema,
+            dialect=self.dialect,
+            database=schema,
+            attributes=attributes,
         )
-        if summary is not None and not summary.error:
-            self.database = command.schema
+        decision = await self._decide(request)
+        if decision is None:
+            return True
+        summary = await self._run(decision, command.raw, Phase.SINGLE)
+        if not summary.error:
+            self.database = schema
+        return True
+
+    async def _database_refused(self, schema: str) -> bool:
+        reason = f"database '{schema}' is not served by this resource"
+        self.session.event("database_refused", database=schema, reason=reason)
+        await self._error("ER_DBACCESS_DENIED_ERROR", f"wardgate: {reason}")
         return True
 
     async def _field_list(self, command: ClientCommand) -> bool:
@@ -249,24 +303,39 @@ class Relay:
 
     # -- helpers ------------------------------------------------------------------------
 
+    def _attributes(self) -> dict[str, str]:
+        """How the server will lex the next statement (see CommandClassifier)."""
+        escapes = "on" if self.status & Status.NO_BACKSLASH_ESCAPES else "off"
+        return {"no_backslash_escapes": escapes, "ansi_quotes": self.ansi_quotes}
+
+    def _command(self, operation: str, text: str) -> Command:
+        return Command(
+            operation=operation,
+            text=text,
+            dialect=self.dialect,
+            database=self.database,
+            attributes=self._attributes(),
+        )
+
     async def _decided(
+        self, operation: str, text: str, raw: bytes, phase: Phase
+    ) -> ResponseSummary | None:
+        decision = await self._decide(self._command(operation, text))
+        if decision is None:
+            return None
+        return await self._run(decision, raw, phase)
+
+    async def _run(
         self,
-        operation: str,
-        text: str,
+        decision: Decision,
         raw: bytes,
         phase: Phase,
         *,
         binary: bool = False,
         cursor: bool = False,
-        database: str = "",
         statement: Prepared | None = None,
-    ) -> ResponseSummary | None:
-        command = Command(
-            operation=operation, text=text, dialect=self.dialect, database=database or self.database
-        )
-        decision = await self._decide(command)
-        if decision is None:
-            return None
+    ) -> ResponseSummary:
+        """Forward an allowed command and relay its response under the decision's limits."""
         await self._forward(raw)
         tracker = ResponseTracker(phase, self.caps, cursor)
         relay = ResponseRelay(
@@ -277,15 +346,32 @@ class Relay:
             self._planner(decision, binary),
             binary,
             decision.max_rows,
+            limit_rule=decision.rule,
         )
         summary = await relay.run(self._reporter(decision, self.client.bytes_out))
         if statement is not None:
             statement.masker = relay.masker
+        self._observe(decision, phase, tracker, summary)
         return summary
+
+    def _observe(
+        self, decision: Decision, phase: Phase, tracker: ResponseTracker, summary: ResponseSummary
+    ) -> None:
+        """Keep the parse settings true: status flags, and sql_mode after admin commands."""
+        if phase is Phase.FIRST and (tracker.status or not summary.error):
+            self.status = tracker.status
+        if decision.kind in ("admin", "unknown"):
+            self.ansi_quotes = EITHER  # it may have SET sql_mode: lex both ways from now
 
     async def _decide(self, command: Command) -> Decision | None:
         try:
-            decision = await self.session.decide(command)
+            decision = await self.session.decide(command, on_hold=self._on_hold)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if not self._left_while_held or task is None:
+                raise
+            task.uncancel()  # our own watch cancelled the wait: the client is gone
+            raise StreamClosed("client disconnected while its command was held") from None
         except Exception as exc:  # fail closed: a broken policy path denies
             self.session.event("decision_failed", error=type(exc).__name__)
             await self._error(
@@ -293,6 +379,8 @@ class Relay:
                 "wardgate: the policy could not decide this statement; denied",
             )
             return None
+        finally:
+            await self._end_hold()
         if decision.allowed:
             return decision
         reason = f": {decision.reason}" if decision.reason else ""
@@ -301,6 +389,30 @@ class Relay:
             f"wardgate: {decision.action.value} by rule '{decision.rule}'{reason}",
         )
         return None
+
+    # -- held for review ---------------------------------------------------------------
+
+    def _on_hold(self, hold: HoldNotice) -> None:
+        """The command waits for a reviewer: watch the client, whose leaving cancels it."""
+        waiting = asyncio.current_task()
+        if waiting is not None:
+            self._hold_watch = asyncio.create_task(self._watch_while_held(waiting))
+
+    async def _watch_while_held(self, waiting: asyncio.Task[object]) -> None:
+        """Buffer what the client sends meanwhile (read after the hold); EOF cancels."""
+        try:
+            while self.client.decoder.buffered <= HELD_INPUT_LIMIT:
+                await self.client.fill()
+        except StreamClosed:
+            self._left_while_held = True
+            waiting.cancel()
+
+    async def _end_hold(self) -> None:
+        """Stop watching; wait until the watch has let go of the client stream."""
+        watch, self._hold_watch = self._hold_watch, None
+        if watch is not None:
+            watch.cancel()
+            await asyncio.wait([watch])
 
     def _planner(
         self, decision: Decision, binary: bool

@@ -77,10 +77,12 @@ class ResponseRelay:
         binary: bool,
         max_rows: int | None = None,
         masker: RowMasker | None = None,
+        limit_rule: str = "",
     ) -> None:
         self.client, self.up, self.session = client, upstream, session
         self.tracker, self.plan_for, self.binary = tracker, plan_for, binary
         self.max_rows = max_rows
+        self.limit_rule = limit_rule  # the rule whose max_rows applies (named in the ERR)
         self.summary = ResponseSummary()
         self.masker = masker  # COM_STMT_FETCH: the row shape is known already
 
@@ -154,12 +156,16 @@ class ResponseRelay:
         return f"OK {ok.affected_rows}"
 
     async def _over_limit(self) -> bytes:
+        """Past the limit: drain the rest upstream, end the result with a clear ERR."""
         await self._drain()
-        self.summary.rows = self.max_rows or 0
-        self.summary.error = f"result exceeds max_rows ({self.max_rows})"
+        limit = self.max_rows or 0
+        self.summary.rows = limit
+        self.summary.error = f"result exceeds max_rows ({limit})"
+        self.session.event("max_rows_exceeded", rows=limit, rule=self.limit_rule)
         return err_payload(
             "ER_QUERY_INTERRUPTED",
-            f"wardgate: result exceeds the policy's max_rows ({self.max_rows})",
+            f"wardgate: result exceeds the {limit}-row limit of rule '{self.limit_rule}'; "
+            f"the first {limit} rows were sent, the rest withheld",
         )
 
     async def _refuse_infile(self) -> bytes:

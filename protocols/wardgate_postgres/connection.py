@@ -188,6 +188,7 @@ class ClientConnection:
             database,
             self._context.limits.max_message_bytes,
             status=upstream.status,
+            parameters=upstream.parameters,
         )
         self._relays.add(relay)
         try:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from wardgate.seam import Command, Decision, Direction, HoldNotice, Outcome, Session
 from wardgate_postgres import sqlstate
@@ -32,6 +32,7 @@ from wardgate_postgres.codec import (
     FrameSplitter,
     FrameTooLarge,
     FunctionCall,
+    ParameterStatus,
     Parse,
     PasswordMessage,
     ProtocolViolation,
@@ -46,7 +47,15 @@ from wardgate_postgres.codec import (
 )
 from wardgate_postgres.frames import error, fatal, notice
 from wardgate_postgres.masking import ResultMasking
-from wardgate_postgres.tracker import EXECUTE, QUERY, REFUSED, SYNC, Pending, ResponseTracker
+from wardgate_postgres.tracker import (
+    EXECUTE,
+    QUERY,
+    REFUSED,
+    SYNC,
+    Pending,
+    ResponseTracker,
+    RowBudget,
+)
 
 READ_SIZE = 256 * 1024
 DIALECT = "postgres"
@@ -58,6 +67,11 @@ _EMPTY_QUERY = ord("I")
 _PORTAL_SUSPENDED = ord("s")
 _ERROR = ord("E")
 _READY = ord("Z")
+_PARAMETER_STATUS = ord("S")
+_ROW_FRAMES = (_DATA_ROW, _COPY_DATA)  # a COPY TO STDOUT row counts like a DataRow
+#: Command attribute value: the server may lex with either value (classify both ways).
+EITHER = "either"
+STANDARD_STRINGS = "standard_conforming_strings"
 
 
 class ClientGone(Exception):
@@ -76,6 +90,7 @@ class Relay:
         max_message_bytes: int,
         status: str = "I",
         on_idle: Callable[[], None] | None = None,
+        parameters: Mapping[str, str] | None = None,
     ) -> None:
         self._client_reader, self._client_writer = client_reader, client_writer
         self._upstream_reader, self._upstream_writer = upstream_reader, upstream_writer
@@ -88,6 +103,9 @@ class Relay:
         self._masking = ResultMasking.for_session(session, self.tracker)
         self._statements: dict[str, Decision] = {}
         self._portals: dict[str, Decision] = {}
+        self._budgets: dict[str, RowBudget] = {}  # max_rows across a portal's Executes
+        # The server's lexing setting, from the greeting and every ParameterStatus.
+        self._standard_strings = (parameters or {}).get(STANDARD_STRINGS, "on")
         self._draining = False
         self._closing = asyncio.Event()
         self.end_reason = ""
@@ -216,10 +234,10 @@ class Relay:
             return self._bind(message)
         if isinstance(message, Execute):
             decision = self._portals.get(message.portal)
-            if decision is None:
-                self.tracker.expect(EXECUTE)
+            if decision is None:  # a cursor DECLAREd in SQL (decided there)
+                self.tracker.expect(EXECUTE, may_reconfigure=True)
             else:
-                self._expect_result(EXECUTE, decision)
+                self._expect_result(EXECUTE, decision, self._budgets.get(message.portal))
         elif isinstance(message, Sync):
             self.tracker.expect(SYNC)
         elif isinstance(message, Close):
@@ -231,7 +249,16 @@ class Relay:
         return message.raw  # type: ignore[attr-defined, no-any-return]
 
     async def _decide(self, operation: str, sql: str) -> Decision:
-        command = Command(operation=operation, text=sql, dialect=DIALECT, database=self._database)
+        # Behind a command that may still change standard_conforming_strings (its
+        # ParameterStatus not seen yet), the server may lex either way: say so.
+        settings = EITHER if self.tracker.unsettled else self._standard_strings
+        command = Command(
+            operation=operation,
+            text=sql,
+            dialect=DIALECT,
+            database=self._database,
+            attributes={STANDARD_STRINGS: settings},
+        )
         try:
             return await self._session.decide(command, on_hold=self._on_hold)
         finally:
@@ -275,17 +302,26 @@ class Relay:
         self._expect_result(QUERY, decision)
         return message.raw
 
-    def _expect_result(self, kind: str, decision: Decision) -> None:
+    def _expect_result(
+        self, kind: str, decision: Decision, budget: RowBudget | None = None
+    ) -> None:
         limit = decision.max_rows
         frame = b""
         if limit is not None:
+            budget = budget or RowBudget(limit)
             frame = error(
                 sqlstate.PROGRAM_LIMIT_EXCEEDED,
                 f'wardgate: result exceeds the {limit}-row limit of rule "{decision.rule}"; '
                 f"the first {limit} rows were sent, the rest withheld",
                 hint="narrow the query or add LIMIT",
             )
-        self.tracker.expect(kind, decision.command_id, max_rows=limit, limit_error=frame)
+        self.tracker.expect(
+            kind,
+            decision.command_id,
+            budget=budget,
+            limit_error=frame,
+            may_reconfigure=decision.kind != "read",
+        )
 
     async def _parse(self, message: Parse) -> bytes:
         decision = await self._decide("parse", message.query)
@@ -303,6 +339,10 @@ class Relay:
             self.tracker.expect(REFUSED, "", self._refusal_frame(reason, decision))
             return self._substitute_parse()
         self._portals[message.portal] = decision
+        if decision.max_rows is not None:
+            self._budgets[message.portal] = RowBudget(decision.max_rows)
+        else:
+            self._budgets.pop(message.portal, None)
         return message.raw
 
     def _forget(self, message: Close) -> None:
@@ -310,6 +350,7 @@ class Relay:
             self._statements.pop(message.name, None)
         else:
             self._portals.pop(message.name, None)
+            self._budgets.pop(message.name, None)
 
     def _refusal_frame(self, reason: str, decision: Decision | None) -> bytes:
         hint = f"rule: {decision.rule}" if decision is not None else None
@@ -374,7 +415,7 @@ class Relay:
         outcomes: list[Outcome] = []
         for frame in frames:
             kind = frame.type
-            if kind == _DATA_ROW:
+            if kind in _ROW_FRAMES:
                 if tracker.on_row(len(frame.raw)):
                     chunks.append(frame.raw if masking is None else masking.row(frame))
                 continue
@@ -407,7 +448,16 @@ class Relay:
             message = decode_backend(frame)
             assert isinstance(message, ReadyForQuery)
             outcomes += tracker.on_ready(message.status)
+        elif kind == _PARAMETER_STATUS:
+            self._parameter(frame)
         return frame.raw
+
+    def _parameter(self, frame: Frame) -> None:
+        """Track the settings that decide how the server lexes the next statement."""
+        message = decode_backend(frame)
+        assert isinstance(message, ParameterStatus)
+        if message.name == STANDARD_STRINGS:
+            self._standard_strings = message.value
 
     def _withhold(
         self, frame: Frame, entry: Pending, chunks: list[bytes], outcomes: list[Outcome]
@@ -422,7 +472,7 @@ class Relay:
             self._session.event("max_rows_exceeded", command_id=entry.command_id, rows=entry.rows)
             chunks.append(entry.limit_error)
             entry.over_limit = False
-            entry.max_rows = None  # the error is sent once; the tracker ends the command
+            entry.budget = None  # the error is sent once; the tracker ends the command
             if frame.type == _READY:
                 chunks.append(self._track(frame, outcomes))
             else:

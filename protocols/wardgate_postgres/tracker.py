@@ -32,6 +32,14 @@ SYNC = "sync"  # extended batch end: ends at ReadyForQuery
 
 
 @dataclass(slots=True)
+class RowBudget:
+    """A rule's max_rows for one result; a portal's budget spans all its Executes."""
+
+    limit: int
+    used: int = 0
+
+
+@dataclass(slots=True)
 class Pending:
     kind: str
     command_id: str
@@ -41,9 +49,10 @@ class Pending:
     bytes_out: int = 0
     status: str = ""
     error: str = ""
-    max_rows: int | None = None  # the deciding rule's row limit
+    budget: RowBudget | None = None  # the deciding rule's row limit
     limit_error: bytes = b""  # ErrorResponse frame shown once the limit is passed
     over_limit: bool = False
+    may_reconfigure: bool = False  # may change parse settings (anything but a read)
 
     def outcome(self) -> Outcome:
         return Outcome(
@@ -72,12 +81,25 @@ class ResponseTracker:
         kind: str,
         command_id: str = "",
         refusal: bytes = b"",
-        max_rows: int | None = None,
+        budget: RowBudget | None = None,
         limit_error: bytes = b"",
+        may_reconfigure: bool = False,
     ) -> None:
         self._pending.append(
-            Pending(kind, command_id, refusal, max_rows=max_rows, limit_error=limit_error)
+            Pending(
+                kind,
+                command_id,
+                refusal,
+                budget=budget,
+                limit_error=limit_error,
+                may_reconfigure=may_reconfigure,
+            )
         )
+
+    @property
+    def unsettled(self) -> bool:
+        """Whether a command in flight may still change how the server parses text."""
+        return any(entry.may_reconfigure for entry in self._pending)
 
     def over_limit(self) -> Pending | None:
         """The command being answered, if it has passed its row limit."""
@@ -96,11 +118,14 @@ class ResponseTracker:
         entry = self._current()
         if entry is None:
             return True
-        if entry.max_rows is not None and entry.rows >= entry.max_rows:
-            if not entry.over_limit:
-                entry.over_limit = True
-                entry.error = f"result exceeded max_rows ({entry.max_rows})"
-            return False
+        budget = entry.budget
+        if budget is not None:
+            if budget.used >= budget.limit:
+                if not entry.over_limit:
+                    entry.over_limit = True
+                    entry.error = f"result exceeded max_rows ({budget.limit})"
+                return False
+            budget.used += 1
         entry.rows += 1
         entry.bytes_out += size
         return True

@@ -24,7 +24,13 @@ from itertools import product
 
 from wardgate.classify.classifier import Classifier
 from wardgate.classify.context import FunctionCatalog, ParseSettings
-from wardgate.classify.model import Classification, Kind, StatementClassification, combine
+from wardgate.classify.model import (
+    Classification,
+    Kind,
+    StatementClassification,
+    combine,
+    unique,
+)
 from wardgate.seam import Command
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -81,7 +87,7 @@ def strictest_reading(readings: list[Classification]) -> Classification:
     """
     if len({reading.fingerprint for reading in readings}) == 1:
         return readings[0]
-    statements = tuple(s for reading in readings for s in reading.statements)
+    statements = unique(s for reading in readings for s in reading.statements)
     whole = combine(statements, " | ".join(reading.fingerprint for reading in readings))
     note = "the server's parse settings are not known yet: classified under each"
     return Classification(
@@ -125,7 +131,23 @@ class CommandClassifier:
         return _single(Kind.UNKNOWN, reason=f"no classifier for operation {command.operation!r}")
 
     def _sql(self, command: Command, functions: FunctionCatalog | None) -> Classification:
-        readings = [
+        attributes = command.attributes
+        readings = self._readings(command, settings_variants(attributes), functions)
+        if command.dialect == "mysql" and _may_change_lexing_midway(readings):
+            # MySQL parses each statement of a multi-statement string only after running
+            # the one before: a SET sql_mode early in the string changes how the rest
+            # is cut. Read the string under every setting; the strictest decides.
+            unsure = {**attributes, "no_backslash_escapes": EITHER, "ansi_quotes": EITHER}
+            readings += self._readings(command, settings_variants(unsure), functions)
+        return strictest_reading(readings)
+
+    def _readings(
+        self,
+        command: Command,
+        variants: tuple[ParseSettings, ...],
+        functions: FunctionCatalog | None,
+    ) -> list[Classification]:
+        return [
             self._classifier.classify(
                 command.text,
                 command.dialect,
@@ -133,6 +155,14 @@ class CommandClassifier:
                 catalog=functions,
                 database=command.database or None,
             )
-            for settings in settings_variants(command.attributes)
+            for settings in variants
         ]
-        return strictest_reading(readings)
+
+
+def _may_change_lexing_midway(readings: list[Classification]) -> bool:
+    """Several statements, one of which may change settings (admin or unknown)."""
+    return any(
+        "multi_statement" in reading.flags
+        and any(s.kind in (Kind.ADMIN, Kind.UNKNOWN) for s in reading.statements[:-1])
+        for reading in readings
+    )
