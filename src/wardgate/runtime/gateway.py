@@ -31,6 +31,7 @@ from wardgate.plugins import PluginRegistry
 from wardgate.policy.commands import CommandClassifier
 from wardgate.policy.engine import PolicySwitch, RulePolicy
 from wardgate.runtime.listener import ResourceListener
+from wardgate.runtime.masking import masking_engine, masking_services
 from wardgate.runtime.reload import ConfigReloader
 from wardgate.runtime.tls import server_context
 from wardgate.seam import Limits, ListenerContext
@@ -66,6 +67,7 @@ class GatewayRuntime:
         self.credentials = CredentialServices(
             config.vault, self.base_dir, metrics=self.metrics, log=self.log
         )
+        self.masking = masking_engine(config)  # None: no masking rules
         self.reloader = ConfigReloader(
             loaded, self.policy, self._classifier, self.identity.authenticator, self.log
         )
@@ -123,10 +125,15 @@ class GatewayRuntime:
             listen_host=parse_listen(resource.listen)[0],
         )
         host, port = parse_listen(resource.listen)
+        listener = plugin.create_listener(context)
+        if self.masking is not None:
+            services.masking = masking_services(
+                self.masking, services, listener, plugin.dialect, self.log
+            )
         return ResourceListener(
             resource.name,
             plugin.name,
-            plugin.create_listener(context),
+            listener,
             host,
             port,
             self.metrics,
