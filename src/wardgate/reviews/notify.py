@@ -43,6 +43,8 @@ def generic_body(review: Review, link: str) -> dict[str, Any]:
 
 
 class Notifier:
+    """One queue and one worker per webhook: a dead receiver delays only itself."""
+
     def __init__(
         self,
         webhooks: tuple[Webhook, ...],
@@ -56,38 +58,44 @@ class Notifier:
         self._client = client
         self._attempts = attempts
         self._backoff = backoff
-        self._queue: asyncio.Queue[tuple[Webhook, dict[str, Any]]] = asyncio.Queue(MAX_QUEUE)
-        self._task: asyncio.Task[None] | None = None
+        self._queues: list[asyncio.Queue[dict[str, Any]]] = [
+            asyncio.Queue(MAX_QUEUE) for _ in webhooks
+        ]
+        self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        if self._webhooks and self._task is None:
+        if self._webhooks and not self._tasks:
             self._client = self._client or httpx.AsyncClient(timeout=5.0)
-            self._task = asyncio.create_task(self._run())
+            self._tasks = [
+                asyncio.create_task(self._run(hook, queue))
+                for hook, queue in zip(self._webhooks, self._queues, strict=True)
+            ]
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
         if self._client is not None:
             await self._client.aclose()
 
     def review_requested(self, review: Review, link: str) -> None:
-        for hook in self._webhooks:
+        for hook, queue in zip(self._webhooks, self._queues, strict=True):
             body = (
                 slack_body(review, link) if hook.format == "slack" else generic_body(review, link)
             )
             try:
-                self._queue.put_nowait((hook, body))
+                queue.put_nowait(body)
             except asyncio.QueueFull:
                 self._log.emit("review_notify_dropped", level="error", review=review.id)
 
-    async def _run(self) -> None:
+    async def _run(self, hook: Webhook, queue: asyncio.Queue[dict[str, Any]]) -> None:
         while True:
-            hook, body = await self._queue.get()
+            body = await queue.get()
             try:
                 await self._deliver(hook, body)
-            except Exception as exc:  # one bad hook must not stop every later delivery
+            except Exception as exc:  # one bad delivery must not stop every later one
                 self._log.emit("review_notify_error", level="error", error=type(exc).__name__)
 
     async def _deliver(self, hook: Webhook, body: dict[str, Any]) -> None:

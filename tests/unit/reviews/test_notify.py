@@ -87,3 +87,17 @@ def test_a_dead_receiver_is_given_up_and_logged() -> None:
     events = _deliver(handler, (Webhook("http://hooks.test/secret-path"),), wait=0.3)
     assert events.count("review_notify_failed") == 3
     assert events[-1] == "review_notify_gave_up"
+
+
+def test_a_hanging_receiver_delays_only_itself() -> None:
+    delivered: list[str] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/hangs":
+            await asyncio.sleep(30)
+        delivered.append(request.url.path)
+        return httpx.Response(200)
+
+    hooks = (Webhook("http://hooks.test/hangs"), Webhook("http://hooks.test/fine", "slack"))
+    _deliver(handler, hooks, wait=0.1)
+    assert delivered == ["/fine"]
