@@ -69,12 +69,14 @@ class AuditLog:
         self._failed_at: float | None = None
         self._listeners: list[Callable[[int], None]] = []
         self._sync_task: asyncio.Task[None] | None = None
+        self._opened = False
 
     # -- lifecycle ------------------------------------------------------------------
 
     def open(self) -> None:
         """Recover the chain head from the journal and record the start."""
         recovery = self.journal.recover()
+        self._opened = True
         self._chain.head = recovery.head
         self._metrics.audit_available.set(1)
         self.write(
@@ -92,8 +94,10 @@ class AuditLog:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        with contextlib.suppress(OSError):
-            self.write("audit_stop", {})
+        if self._opened:
+            with contextlib.suppress(AuditUnavailable):
+                self.write("audit_stop", {})
+        self._opened = False
         self.journal.close()
 
     @property

@@ -138,3 +138,13 @@ def test_listeners_hear_every_seq(tmp_path: Path) -> None:
     log.write("a", {})
     log.write("b", {})
     assert heard == [2, 3]
+
+
+def test_a_journal_in_use_is_never_written_by_a_second_gateway(tmp_path: Path) -> None:
+    first = make(tmp_path, Disk(), Clock())
+    second = AuditLog(Journal(tmp_path), instance="other", metrics=Metrics())
+    with pytest.raises(OSError, match="in use"):
+        second.open()
+    asyncio.run(second.stop())  # a failed start shuts down without touching the journal
+    first.write("command", {})
+    assert [r.record["instance"] for r in JournalReader(tmp_path)] == ["test", "test"]
