@@ -195,7 +195,7 @@ class OpenBao:
         """
         if record_passwords:
             cluster.psql(f"CREATE TABLE IF NOT EXISTS {LEAK_TABLE} (name text, password text)")
-        self._ensure_database(mount)
+        self.ensure_database(mount)
         url = f"postgresql://{{{{username}}}}:{{{{password}}}}@{cluster.host}:{cluster.port}/postgres?sslmode=disable"
         self.write(
             f"{mount}/config/pg",
@@ -222,7 +222,7 @@ class OpenBao:
         self, server: Any, roles: Mapping[str, float], mount: str = "database"
     ) -> None:
         """Connection `my` to a private MariaDB as root over TCP."""
-        self._ensure_database(mount)
+        self.ensure_database(mount)
         self.write(
             f"{mount}/config/my",
             plugin_name="mysql-database-plugin",
@@ -241,7 +241,7 @@ class OpenBao:
                 max_ttl=int(ttl) * 20,
             )
 
-    def _ensure_database(self, mount: str) -> None:
+    def ensure_database(self, mount: str = "database") -> None:
         if f"{mount}/" not in self.read("sys/mounts")["data"]:
             self.enable_secrets(mount, "database")
 

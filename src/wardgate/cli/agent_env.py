@@ -183,7 +183,9 @@ def program_argv(
         raise click.ClickException(f"none of {', '.join(candidates) or 'no client'} is on PATH")
     argv = [found]
     if protocol == "mysql":
-        argv += [f"--user={env['MYSQL_USER']}", "--enable-cleartext-plugin"]
+        # cleartext auth: Oracle's client reads LIBMYSQL_ENABLE_CLEARTEXT_PLUGIN from the
+        # environment; MariaDB's allows it by default and warns on the obsolete flag
+        argv.append(f"--user={env['MYSQL_USER']}")
         if env.get("MYSQL_DATABASE"):
             argv.append(f"--database={env['MYSQL_DATABASE']}")
     return argv + list(extra)

@@ -28,7 +28,18 @@ def vault_mariadb(openbao: OpenBao, test_certs: Certs) -> Iterator[MariaDB]:
     if not mariadb_installed():
         pytest.skip("MariaDB server binaries are not installed")
     server = MariaDB(test_certs).start()
+    try:
+        configure(openbao, server)
+    except BaseException:
+        server.stop()
+        raise
+    yield server
+    server.stop()
+
+
+def configure(openbao: OpenBao, server: MariaDB) -> None:
     server.sql(ADMIN_SQL)
+    openbao.ensure_database()
     openbao.write(
         "database/config/my",
         plugin_name="mysql-database-plugin",
@@ -48,8 +59,6 @@ def vault_mariadb(openbao: OpenBao, test_certs: Certs) -> Iterator[MariaDB]:
         default_ttl=60,
         max_ttl=600,
     )
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +114,36 @@ def test_leased_user_exists_only_while_the_session_lives(
     while user_exists(vault_mariadb, user):
         assert time.monotonic() < deadline, "the leased user was not dropped"
         time.sleep(0.1)
+
+
+def test_connect_runs_the_mariadb_client_with_a_leased_user(
+    mysql_gateway: Gateway, agent_token: Token, tmp_path: Any
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MYSQL_", "WARDGATE_"))}
+    env.update(WARDGATE_TOKEN=agent_token.secret, XDG_CONFIG_HOME=str(tmp_path))
+    argv = [
+        sys.executable,
+        "-m",
+        "wardgate",
+        "connect",
+        "shop",
+        "-c",
+        str(mysql_gateway.config_path),
+        "--ready-file",
+        str(mysql_gateway.ready_path),
+        "--",
+        "--protocol=TCP",
+        "-N",
+        "-B",
+        "-e",
+        "SELECT CURRENT_USER(), COUNT(*) FROM items",
+    ]
+    ran = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert ran.returncode == 0, ran.stderr
+    user, count = ran.stdout.strip().split("\t")
+    assert user.startswith("v-token-shop-ro-")
+    assert count == "2"
