@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from wardgate.seam import ListenerContext
 from wardgate_postgres.listener import PostgresListener
+from wardgate_postgres.replay import serve_recording
 from wardgate_postgres.settings import PostgresUpstream
 
 
@@ -12,6 +13,7 @@ class PostgresPlugin:
     dialect = "postgres"
     default_port = 5432
     upstream_settings = PostgresUpstream
+    serve_recording = staticmethod(serve_recording)  # `wardgate replay --serve`
 
     def create_listener(self, context: ListenerContext) -> PostgresListener:
         return PostgresListener(context)

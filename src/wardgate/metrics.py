@@ -88,6 +88,70 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        self._evidence_metrics(r, rp)
+
+    def _evidence_metrics(self, r: CollectorRegistry, rp: list[str]) -> None:
+        """Audit, recording, masking and latency (docs/audit.md, docs/recording.md)."""
+        self.added_latency_seconds = Histogram(
+            "wardgate_added_latency_seconds",
+            "Time the core spent on a command (decision and audit append), per command.",
+            rp,
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.audit_records = Counter(
+            "wardgate_audit_records", "Audit records written to the journal.", ["type"], registry=r
+        )
+        self.audit_journal_errors = Counter(
+            "wardgate_audit_journal_errors",
+            "Failed writes or fsyncs of the audit journal.",
+            registry=r,
+        )
+        self.audit_available = Gauge(
+            "wardgate_audit_available",
+            "1 while the audit journal takes records, 0 while it fails.",
+            registry=r,
+        )
+        self.audit_fail_open = Counter(
+            "wardgate_audit_fail_open",
+            "Commands run or released without an audit record (audit.on_failure: open).",
+            registry=r,
+        )
+        self.audit_fsync_seconds = Histogram(
+            "wardgate_audit_fsync_seconds",
+            "Duration of batched audit journal fsyncs.",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.audit_sink_records = Counter(
+            "wardgate_audit_sink_records",
+            "Audit records delivered to a sink.",
+            ["sink"],
+            registry=r,
+        )
+        self.audit_sink_errors = Counter(
+            "wardgate_audit_sink_errors",
+            "Failed deliveries to an audit sink.",
+            ["sink"],
+            registry=r,
+        )
+        self.audit_sink_lag = Gauge(
+            "wardgate_audit_sink_lag_records",
+            "Journal records not yet delivered to a sink.",
+            ["sink"],
+            registry=r,
+        )
+        self.recordings_active = Gauge(
+            "wardgate_recordings_active", "Session recordings open now.", registry=r
+        )
+        self.recording_bytes = Counter(
+            "wardgate_recording_bytes", "Uncompressed bytes written to recordings.", registry=r
+        )
+        self.recording_errors = Counter(
+            "wardgate_recording_errors",
+            "Recordings that failed to write (the session continues unrecorded).",
+            registry=r,
+        )
 
     def _review_metrics(self) -> None:
         r = self.registry

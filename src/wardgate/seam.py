@@ -417,6 +417,28 @@ class StartableListener(ProtocolListener, Protocol):
     async def start(self) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class RecordedFrame:
+    """One frame of a session recording, `offset` seconds after the session began."""
+
+    offset: float
+    direction: Direction
+    data: bytes
+
+
+class RecordingReplayer(Protocol):
+    """Optional on a `ProtocolPlugin`: `wardgate replay ID --serve ADDR`.
+
+    Serve one client connection from a recording: do the protocol's start-up
+    without authentication, then answer each client request with the recorded
+    server frames of the next exchange, so the client sees exactly what the agent saw.
+    """
+
+    async def serve_recording(
+        self, frames: Sequence[RecordedFrame], reader: Any, writer: Any
+    ) -> None: ...
+
+
 class ProtocolPlugin(Protocol):
     """What the ``wardgate.protocols`` entry point resolves to."""
 

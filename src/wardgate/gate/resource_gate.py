@@ -76,6 +76,9 @@ class ResourceGate:
                 user=client.user,
                 reason=exc.message,
             )
+            self._services.evidence.auth_failed(
+                self.resource, self._services.protocol, client, exc.message
+            )
             raise
 
     async def open_session(

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from wardgate.audit.evidence import NO_EVIDENCE, Evidence, SessionFacts
 from wardgate.classify.model import Classification
 from wardgate.eventlog import EventLog
 from wardgate.gate.hold import HoldContext, hold_for_review
@@ -46,6 +47,7 @@ class SessionServices:
     log: EventLog
     max_statement_chars: int = 2000
     reviews: ReviewService | None = None  # None: `review` decisions refuse
+    evidence: Evidence = NO_EVIDENCE  # audit records and recordings (docs/audit.md)
     masking: MaskingServices | None = None  # None: no masking rules, rows pass untouched
 
     @property
@@ -81,6 +83,8 @@ class GatewaySession:
         self._bytes_in = metrics.bytes.labels(*services.labels, Direction.CLIENT_TO_SERVER.value)
         self._bytes_out = metrics.bytes.labels(*services.labels, Direction.SERVER_TO_CLIENT.value)
         self._decision_timer = metrics.decision_seconds.labels(*services.labels)
+        facts = SessionFacts(session_id, services.resource, services.protocol, identity, client)
+        self._evidence = services.evidence.session(facts, database, credential.username)
         masking = services.masking
         self._masking = masking.session(credential, database) if masking is not None else None
 
@@ -101,6 +105,7 @@ class GatewaySession:
         services.metrics.sessions.labels(*services.labels).inc()
         services.metrics.sessions_active.labels(*services.labels).inc()
         self.event("session_start", database=self.database, upstream_user=self._credential.username)
+        self._evidence.opened(services.policy.version)
 
     async def decide(self, command: Command, on_hold: HoldCallback | None = None) -> Decision:
         self._sequence += 1
@@ -108,13 +113,18 @@ class GatewaySession:
         started = time.perf_counter()
         classification: Classification | None = None
         try:
-            decision, classification = self._services.policy.evaluate(
-                self._identity, self._services.resource, command
-            )
+            refusal = self._evidence.refusal()  # the audit journal fails closed
+            if refusal is not None:
+                decision = refusal
+            else:
+                decision, classification = self._services.policy.evaluate(
+                    self._identity, self._services.resource, command
+                )
         except Exception as exc:  # fail closed: a broken policy denies and says so
             decision = Decision(Action.DENY, rule="error", reason=f"policy error: {exc}")
         decision = replace(decision, command_id=command_id)
-        self._decision_timer.observe(time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        self._decision_timer.observe(elapsed)
         if decision.action is Action.REVIEW:
             decision = await self._review(command, decision, classification, on_hold)
         if decision.allowed and self._masking is not None:
@@ -123,6 +133,8 @@ class GatewaySession:
             *self._services.labels, decision.kind, decision.action.value
         ).inc()
         self._log_decision(command, decision, classification)
+        tables = [t.name for t in classification.tables] if classification else []
+        self._evidence.decided(command, decision, self._services.policy.version, tables, elapsed)
         return decision
 
     async def _review(
@@ -180,6 +192,7 @@ class GatewaySession:
         return self._masking.plan(command_id, columns)
 
     def record(self, direction: Direction, frame: bytes) -> None:
+        self._evidence.frame(direction, frame)
         if direction is Direction.CLIENT_TO_SERVER:
             self._bytes_in.inc(len(frame))
         else:
@@ -188,6 +201,7 @@ class GatewaySession:
     async def report(self, outcome: Outcome) -> None:
         if self._masking is not None:
             outcome = self._masking.scrub(outcome)  # an error may echo masked values
+        self._evidence.reported(outcome)  # durable first; raises AuditUnavailable (fail closed)
         masked = self._masking.finish(outcome) if self._masking is not None else {}
         self.event(
             "command_done",
@@ -209,6 +223,7 @@ class GatewaySession:
             client=f"{self._client.address}:{self._client.port}",
             **fields,
         )
+        self._evidence.event(name, fields)
 
     async def close(self, reason: str = "") -> None:
         if self._closed:
@@ -218,6 +233,7 @@ class GatewaySession:
         services.metrics.sessions_active.labels(*services.labels).dec()
         duration = round(time.monotonic() - self._started, 3)
         self.event("session_end", reason=reason, duration=duration, commands=self._sequence)
+        await self._evidence.closed(reason, duration, self._sequence)
         await self._release(self._credential)
 
 
