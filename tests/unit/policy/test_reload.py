@@ -77,20 +77,25 @@ class Harness:
 def test_good_reload_swaps_policy_and_tokens(tmp_path: Path) -> None:
     h = Harness(tmp_path)
     old = h.policy.version
-    assert h.action() is Action.DENY and h.token_ok("first")
+    assert h.action() is Action.DENY
+    assert h.token_ok("first")
     assert h.reload(config("read, write", token="second"))
     assert h.action() is Action.ALLOW
-    assert h.token_ok("second") and not h.token_ok("first")
+    assert h.token_ok("second")
+    assert not h.token_ok("first")
     (event,) = h.events("policy_reloaded")
     assert (event["old_version"], event["new_version"]) == (old, h.policy.version)
-    assert event["changed"] is True and old != h.policy.version
+    assert event["changed"] is True
+    assert old != h.policy.version
 
 
 def test_bad_reload_keeps_the_old_policy_and_names_file_line_key(tmp_path: Path) -> None:
     h = Harness(tmp_path)
     version = h.policy.version
     assert not h.reload(config("read, writes"))
-    assert h.action() is Action.DENY and h.policy.version == version and h.token_ok("first")
+    assert h.action() is Action.DENY
+    assert h.policy.version == version
+    assert h.token_ok("first")
     (event,) = h.events("reload_failed")
     assert event["level"] == "error"
     assert any(f"{h.path}:5: policy.rules[0].allow" in error for error in event["errors"])
