@@ -6,10 +6,12 @@ import click
 
 from wardgate import __version__
 from wardgate.cli.agent_env import connect_command, env_command
+from wardgate.cli.audit import audit
 from wardgate.cli.check import check
 from wardgate.cli.login import login
 from wardgate.cli.policy import classify, policy
 from wardgate.cli.serve import serve
+from wardgate.cli.sessions import replay, sessions
 from wardgate.cli.token import token
 
 
@@ -27,6 +29,9 @@ cli.add_command(env_command)
 cli.add_command(connect_command)
 cli.add_command(classify)
 cli.add_command(policy)
+cli.add_command(audit)
+cli.add_command(sessions)
+cli.add_command(replay)
 
 
 def main() -> None:

@@ -12,8 +12,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from wardgate.audit.config import AuditConfig
 from wardgate.masking.config import MaskingRule, check_rules
 from wardgate.policy.model import PolicyConfig
+from wardgate.recording.config import RecordingConfig
 from wardgate.reviews.config import ReviewsConfig
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -285,6 +287,8 @@ class WardgateConfig(Strict):
     limits: LimitsConfig = LimitsConfig()
     logging: LoggingConfig = LoggingConfig()
     policy: PolicyConfig = PolicyConfig()
+    audit: AuditConfig = AuditConfig()
+    recording: RecordingConfig | None = None  # absent: sessions are not recorded
     masking: tuple[MaskingRule, ...] = ()  # docs/masking.md
     masking_key: str | None = Field(default=None, repr=False)  # HMAC key of strategy `hash`
     reviews: ReviewsConfig = ReviewsConfig()

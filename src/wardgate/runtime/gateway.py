@@ -14,8 +14,9 @@ import os
 from pathlib import Path
 
 from wardgate.admin.app import HealthState, create_admin_app
-from wardgate.admin.resources_api import ResourceEntry, resources_router
+from wardgate.admin.resources_api import ResourceEntry, bearer_identity, resources_router
 from wardgate.admin.server import AdminServer
+from wardgate.audit.setup import EvidenceServices
 from wardgate.config.loader import LoadedConfig
 from wardgate.config.model import ResourceConfig, parse_listen
 from wardgate.credentials.header import HeaderCredentialProvider, header_resolvers
@@ -35,6 +36,7 @@ from wardgate.runtime.masking import masking_engine, masking_services
 from wardgate.runtime.reload import ConfigReloader
 from wardgate.runtime.tls import server_context
 from wardgate.seam import Limits, ListenerContext
+from wardgate.store import LazyStore
 
 
 class GatewayRuntime:
@@ -71,6 +73,10 @@ class GatewayRuntime:
         self.reloader = ConfigReloader(
             loaded, self.policy, self._classifier, self.identity.authenticator, self.log
         )
+        self.state = LazyStore(config.state.url, self.base_dir)
+        self.evidence = EvidenceServices.from_config(
+            config, self.base_dir, self.state, self.metrics, self.log
+        )
 
     @property
     def base_dir(self) -> Path:
@@ -101,6 +107,7 @@ class GatewayRuntime:
             metrics=self.metrics,
             log=self.log,
             max_statement_chars=config.logging.max_statement_chars,
+            evidence=self.evidence.evidence,
         )
         gate = ResourceGate(
             services,
@@ -145,6 +152,7 @@ class GatewayRuntime:
         config = self._loaded.config
         authenticator = self.identity.authenticator
         self.identity.start()
+        await self.evidence.start()  # recover the audit chain before any connection
         for resource in config.resources:
             listener = self._listener_for(resource, authenticator)
             await listener.start()
@@ -157,6 +165,7 @@ class GatewayRuntime:
             )
         host, port = parse_listen(config.admin.listen)
         routers = [resources_router(authenticator, self._resource_catalog)]
+        routers += self.evidence.routers(lambda header: bearer_identity(authenticator, header))
         self._admin = AdminServer(create_admin_app(self.metrics, self.health, routers), host, port)
         self._admin.start()
         self.health.listening = True
@@ -205,6 +214,8 @@ class GatewayRuntime:
         await asyncio.gather(*(listener.drain(deadline) for listener in self._listeners))
         if self._admin is not None:
             await self._admin.stop()
+        await self.evidence.stop()
+        await self.state.close()
         await self.credentials.close()
         await self.identity.close()
         self.log.emit("stopped")
