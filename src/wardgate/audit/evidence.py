@@ -11,9 +11,9 @@
 - `frame` → the recording; `event` → a ``session_event`` record;
 - `closed` → recording footer, ``session_end`` record with its closing digest.
 
-Fields the seam does not carry yet (tables, review id and approver on `Decision`,
-masked-value counts on `Outcome`) are read when present and recorded as empty
-otherwise, so those subsystems fill them without touching this module.
+`Decision.review_id` and `approved_by` fill ``review_id`` and ``approver`` (a list).
+Masked-value counts are read from `Outcome.masked` once the seam carries them
+(a mapping rule → count); until then ``masked`` is recorded empty.
 """
 
 from __future__ import annotations
@@ -210,8 +210,8 @@ class SessionEvidence:
             "rule": decision.rule,
             "reason": decision.reason,
             "policy_version": policy_version,
-            "review_id": getattr(decision, "review_id", None) or None,
-            "approver": getattr(decision, "approver", None) or None,
+            "review_id": decision.review_id or None,
+            "approver": list(decision.approved_by) or None,
         }
         pending = _Pending(fields, self._evidence.monotonic(), core_seconds=decide_seconds)
         self._pending[decision.command_id] = pending

@@ -196,3 +196,23 @@ def test_session_is_recorded_and_its_digest_is_in_the_audit(tmp_path: Path) -> N
     assert 'wardgate_added_latency_seconds_count{protocol="postgres",resource="orders"} 1.0' in (
         h.metrics.exposition().decode()
     )
+
+
+def test_review_fields_come_from_the_decision(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    from wardgate.audit.evidence import SessionFacts
+    from wardgate.seam import Decision
+
+    evidence = h.services.evidence.session(
+        SessionFacts("s9", "orders", "postgres", IDENTITY, CLIENT)
+    )
+    decision = Decision(
+        Action.ALLOW, "agents", command_id="s9-1", review_id="rv-7", approved_by=("dba-1",)
+    )
+    evidence.decided(query("DELETE FROM t WHERE id = 1"), decision, "v1", ["t"])
+    evidence.reported(Outcome("s9-1", rows=1, status="DELETE 1"))
+    command = h.records(tmp_path)[-1]
+    assert command["review_id"] == "rv-7"
+    assert command["approver"] == ["dba-1"]
+    assert command["tables"] == ["t"]
+    assert command["statement"] == "delete from t where id = ?"
