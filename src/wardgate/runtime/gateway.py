@@ -70,12 +70,17 @@ class GatewayRuntime:
             config.vault, self.base_dir, metrics=self.metrics, log=self.log
         )
         self.masking = masking_engine(config)  # None: no masking rules
-        self.reloader = ConfigReloader(
-            loaded, self.policy, self._classifier, self.identity.authenticator, self.log
-        )
         self.state = LazyStore(config.state.url, self.base_dir)
         self.evidence = EvidenceServices.from_config(
             config, self.base_dir, self.state, self.metrics, self.log
+        )
+        self.reloader = ConfigReloader(
+            loaded,
+            self.policy,
+            self._classifier,
+            self.identity.authenticator,
+            self.log,
+            audit=self.evidence.evidence,
         )
 
     @property

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from wardgate.config.loader import ConfigError, LoadedConfig, load_config
 from wardgate.config.model import WardgateConfig
@@ -60,6 +60,12 @@ def _changed_keys(
     return [f"{prefix}.{key}" for key in keys if before.get(key) != after.get(key)]
 
 
+class ReloadAudit(Protocol):
+    """Where reloads are audited (`wardgate.audit.evidence.Evidence`)."""
+
+    def policy_reloaded(self, old_version: str, new_version: str, error: str = "") -> None: ...
+
+
 class ConfigReloader:
     """Applies a re-read configuration file to a running gateway."""
 
@@ -71,6 +77,7 @@ class ConfigReloader:
         authenticator: Authenticator,
         log: EventLog,
         load: Loader = load_config,
+        audit: ReloadAudit | None = None,
     ) -> None:
         self._running = running
         self._current = running
@@ -79,6 +86,7 @@ class ConfigReloader:
         self._authenticator = authenticator
         self._log = log
         self._load = load
+        self._audit = audit
         self._lock = asyncio.Lock()
 
     @property
@@ -110,6 +118,8 @@ class ConfigReloader:
             policy_version=self._policy.version,
             message="the configuration was not reloaded; the policy in force is unchanged",
         )
+        if self._audit is not None:
+            self._audit.policy_reloaded(self._policy.version, "", "; ".join(errors))
 
     def _apply(self, loaded: LoadedConfig) -> None:
         config = loaded.config
@@ -129,6 +139,8 @@ class ConfigReloader:
             rules=len(config.policy.rules),
             tokens=len(config.identity.tokens),
         )
+        if self._audit is not None:
+            self._audit.policy_reloaded(old_version, loaded.version)
         pending = restart_required(self._running.config, config)
         if pending:
             self._log.emit(
