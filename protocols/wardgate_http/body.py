@@ -75,6 +75,40 @@ class EvidenceTee:
         return self.inner.close()
 
 
+@dataclass(slots=True)
+class LiteralFilter:
+    """Only exact secrets to hide (the injected credential, detectors off): bytes-level
+    replacement with a look-behind of the longest secret, no parsing at all. Encoders
+    do not escape the token characters credentials use, except JSON's optional `\\/`,
+    which is searched for too."""
+
+    literals: tuple[bytes, ...]
+    _held: bytes = b""
+
+    def feed(self, data: bytes) -> bytes:
+        text = self._replace(self._held + data)
+        cut = len(text) - self._prefix_at_end(text)
+        self._held = text[cut:]
+        return text[:cut]
+
+    def _prefix_at_end(self, text: bytes) -> int:
+        """Length of the longest end of `text` that may begin a secret (held back)."""
+        for size in range(min(len(text), max(map(len, self.literals)) - 1), 0, -1):
+            tail = text[-size:]
+            if any(literal.startswith(tail) for literal in self.literals):
+                return size
+        return 0
+
+    def close(self) -> bytes:
+        rest, self._held = self._replace(self._held), b""
+        return rest
+
+    def _replace(self, data: bytes) -> bytes:
+        for literal in self.literals:
+            data = data.replace(literal, b"[masked:credential]")
+        return data
+
+
 def rewrites(body: BodyFilter) -> bool:
     """Whether the filter may change the body (then its length is not the upstream's)."""
     if isinstance(body, EvidenceTee):
@@ -98,7 +132,12 @@ def response_filter(
 ) -> BodyFilter:
     if not inspects(headers, masker, evidence):
         return Passthrough()
-    inner = _by_type(headers, masker, scanner, evidence, window)
+    if evidence is None and not masker.fields and scanner is not None and not scanner.detectors:
+        literals = {s.encode() for s in scanner.literals}
+        literals |= {s.replace(b"/", b"\\/") for s in literals}  # JSON may escape "/"
+        inner: BodyFilter = LiteralFilter(tuple(literals))
+    else:
+        inner = _by_type(headers, masker, scanner, evidence, window)
     encoding = content_encoding(headers)
     if encoding in ("gzip", "x-gzip", "deflate"):
         return Inflate(inner)

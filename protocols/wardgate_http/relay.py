@@ -225,16 +225,13 @@ class Relay:
     ) -> bool:
         try:
             while True:
-                event = await upstream.next_event(self.settings.response_timeout)
-                if isinstance(event, h11.EndOfMessage):
+                data, ended = await upstream.next_body(self.settings.response_timeout)
+                await self._send(body.feed(data))
+                if ended:
                     await self._send(body.close())
                     await self._finish(status, "")
                     await self.client.send(h11.EndOfMessage())
                     return True
-                if isinstance(event, h11.Data):
-                    await self._send(body.feed(bytes(event.data)))
-                else:
-                    raise UpstreamError("the upstream closed the connection mid-response")
         except (UpstreamError, MaskingError) as exc:
             await self._finish(status, str(exc))
             upstream.close()

@@ -57,6 +57,28 @@ class UpstreamConnection:
                 return event
             await self._receive(seconds)
 
+    async def next_body(self, seconds: float) -> tuple[bytes, bool]:
+        """Body bytes ready now (at least one event's, waiting if need be) and whether
+        the body ended: buffered chunks are batched into one write to the agent."""
+        parts: list[bytes] = []
+        while True:
+            event = await self.next_event(seconds) if not parts else self._ready()
+            if event is None:
+                return b"".join(parts), False
+            if isinstance(event, h11.EndOfMessage):
+                return b"".join(parts), True
+            if not isinstance(event, h11.Data):
+                raise UpstreamError("the upstream closed the connection mid-response")
+            parts.append(bytes(event.data))
+
+    def _ready(self) -> Any:
+        """The next event if it needs no I/O, else None."""
+        try:
+            event = self.conn.next_event()
+        except h11.RemoteProtocolError as exc:
+            raise UpstreamError(f"the upstream sent invalid HTTP: {exc}") from None
+        return None if event is h11.NEED_DATA else event
+
     async def _receive(self, seconds: float) -> None:
         try:
             async with asyncio.timeout(seconds):

@@ -198,3 +198,12 @@ def test_sse_splitter_waits_on_cr() -> None:
     splitter = SseSplitter(1000)
     assert splitter.feed(b"data: a\r\n\r") == []
     assert splitter.feed(b"\ndata: b\r\n\r\n") == [b"data: a\r\n\r\n", b"data: b\r\n\r\n"]
+
+
+def test_literal_filter_releases_at_once_and_catches_split_secrets() -> None:
+    from wardgate_http.body import LiteralFilter
+
+    literal = LiteralFilter((b"sekret-value",))
+    assert literal.feed(b"data: a\n\n") == b"data: a\n\n"  # nothing held: event by event
+    out = literal.feed(b"x sekret-") + literal.feed(b"value y") + literal.close()
+    assert out == b"x [masked:credential] y"

@@ -1,0 +1,1 @@
+"""HTTP gateway vs direct: requests/s and added latency (benchmarks/http_compare/run.py)."""
