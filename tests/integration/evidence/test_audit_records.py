@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from support.gateway import Gateway
@@ -150,3 +151,15 @@ def test_audit_cli_tail_and_export(evidence_gateway: Gateway, tmp_path: Path) ->
     events = [json.loads(line) for line in out.read_text().splitlines()]
     assert any(event["class_uid"] == 6005 for event in events)
     assert run_cli("audit", "verify", "--jsonl", str(out)).exit_code == 0
+
+
+def test_policy_reload_is_audited(evidence_gateway: Gateway) -> None:
+    gw = evidence_gateway
+    gw.config["policy"] = {"default": "allow", "rules": []}
+    gw.config_path.write_text(yaml.safe_dump(gw.config, sort_keys=False))
+    gw.reload()
+    wait_for(lambda: any(r["type"] == "policy_reload" for r in journal_records(gw)))
+    reload = next(r for r in journal_records(gw) if r["type"] == "policy_reload")
+    assert reload["error"] == ""
+    assert reload["old_version"]
+    assert reload["new_version"]
