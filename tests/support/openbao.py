@@ -95,7 +95,7 @@ class OpenBao:
             "-dev",
             f"-dev-root-token-id={self.token}",
             f"-dev-listen-address=127.0.0.1:{self.port}",
-            "-log-level=warn",
+            f"-log-level={os.environ.get('WARDGATE_BAO_LOG_LEVEL', 'warn')}",
         ]
         env = dict(os.environ, HOME=str(self.dir))
         with open(self.log_path, "ab") as log:
@@ -275,3 +275,71 @@ class OpenBao:
             token_policies=list(policies),
             token_ttl="1h",
         )
+
+
+API_AUDIENCE = "https://kubernetes.default.svc"
+
+
+class FakeTokenReview:
+    """The one Kubernetes API call Vault's kubernetes auth makes: a TokenReview.
+
+    Serves ``POST /apis/authentication.k8s.io/v1/tokenreviews`` on loopback and
+    authenticates exactly the tokens in `accepted` (token -> (namespace, name, uid)),
+    as the API server would for a service account's token.
+    """
+
+    def __init__(self) -> None:
+        self.accepted: dict[str, tuple[str, str, str]] = {}
+        self.reviews = 0
+        self._server: Any = None
+        self.url = ""
+
+    def start(self) -> FakeTokenReview:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                fake.reviews += 1
+                found = fake.accepted.get(body["spec"]["token"])
+                status: dict[str, Any] = {"authenticated": False}
+                if found is not None:
+                    namespace, name, uid = found
+                    user = {
+                        "username": f"system:serviceaccount:{namespace}:{name}",
+                        "uid": uid,
+                        "groups": ["system:serviceaccounts"],
+                    }
+                    audiences = body["spec"].get("audiences") or [API_AUDIENCE]
+                    status = {"authenticated": True, "user": user, "audiences": audiences}
+                reply = json.dumps(
+                    {
+                        "apiVersion": "authentication.k8s.io/v1",
+                        "kind": "TokenReview",
+                        "status": status,
+                    }
+                ).encode()
+                self.send_response(201)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None

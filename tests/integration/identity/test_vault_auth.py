@@ -9,9 +9,10 @@ import psycopg
 import pytest
 import yaml
 
+from support.certs import Certs
 from support.gateway import Token, pg_resource
 from support.oidc_issuer import OidcIssuer
-from support.openbao import OpenBao
+from support.openbao import FakeTokenReview, OpenBao
 from support.pgcluster import PgCluster
 from wardgate.config import ConfigError, load_config
 from wardgate.plugins import PluginRegistry
@@ -140,3 +141,57 @@ def test_jwt_login_with_wardgates_workload_identity(
         extra_config=identity_extra([], [agent_token], {"url": openbao.url, "auth": auth}),
     )
     assert connect_once(gateway, agent_token).startswith("v-jwt-")
+
+
+def test_kubernetes_login_with_a_service_account_token(
+    gateway_factory: Any,
+    openbao: OpenBao,
+    wardgate_policy: str,
+    issuer: OidcIssuer,
+    vault_pg: PgCluster,
+    agent_token: Token,
+    test_certs: Certs,
+    tmp_path: Path,
+) -> None:
+    review = FakeTokenReview().start()
+    try:
+        if "kubernetes/" not in openbao.read("sys/auth")["data"]:
+            openbao.enable_auth("kubernetes", "kubernetes")
+        openbao.write(
+            "auth/kubernetes/config",
+            kubernetes_host=review.url,
+            disable_local_ca_jwt=True,
+            kubernetes_ca_cert=test_certs.ca.read_text(),  # required; unused over http
+            token_reviewer_jwt="reviewer",
+        )
+        openbao.write(
+            "auth/kubernetes/role/wardgate",
+            bound_service_account_names=["gateway"],
+            bound_service_account_namespaces=["wardgate"],
+            token_policies=[wardgate_policy],
+            token_ttl="1h",
+        )
+        sa_claims = {
+            "kubernetes.io/serviceaccount/namespace": "wardgate",
+            "kubernetes.io/serviceaccount/service-account.name": "gateway",
+            "kubernetes.io/serviceaccount/service-account.uid": "uid-1",
+        }
+        sa_token = issuer.mint(
+            "system:serviceaccount:wardgate:gateway",
+            iss="kubernetes/serviceaccount",
+            aud=["https://kubernetes.default.svc"],
+            **sa_claims,
+        )
+        review.accepted[sa_token] = ("wardgate", "gateway", "uid-1")
+        token_file = tmp_path / "sa-token"
+        token_file.write_text(sa_token)
+        auth = {"method": "kubernetes", "role": "wardgate", "jwt_file": str(token_file)}
+        resources = [vault_resource("pg", vault_pg, {"path": "database/creds/ro", "idle_reuse": 0})]
+        gateway = gateway_factory(
+            resources,
+            extra_config=identity_extra([], [agent_token], {"url": openbao.url, "auth": auth}),
+        )
+        assert connect_once(gateway, agent_token).startswith("v-kubernet-ro-")  # display name
+        assert review.reviews == 1
+    finally:
+        review.stop()
