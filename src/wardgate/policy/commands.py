@@ -19,6 +19,7 @@ Commands of any other shape are `unknown` — never `read`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from itertools import product
 
@@ -34,6 +35,14 @@ from wardgate.classify.model import (
 from wardgate.seam import Command
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: `SET NAMES` to a character set in which every ASCII byte is a whole character, as
+#: drivers send at connect (PyMySQL). Any other character-set change stays `admin`:
+#: it would change how the server reads the bytes the classifier reads.
+_SAFE_SET_NAMES = re.compile(
+    r"\s*SET\s+NAMES\s+'?(utf8mb4|utf8mb3|utf8|latin1|ascii|binary)'?"
+    r"(\s+COLLATE\s+'?[a-z0-9_]+'?)?\s*;?\s*",
+    re.IGNORECASE | re.ASCII,
+)
 #: Attribute value meaning "the server may use either value" (classify both ways).
 EITHER = "either"
 _SETTINGS = (
@@ -131,6 +140,8 @@ class CommandClassifier:
         return _single(Kind.UNKNOWN, reason=f"no classifier for operation {command.operation!r}")
 
     def _sql(self, command: Command, functions: FunctionCatalog | None) -> Classification:
+        if command.dialect == "mysql" and _SAFE_SET_NAMES.fullmatch(command.text):
+            return _single(Kind.SESSION, reason="SET NAMES to an ASCII-safe character set")
         attributes = command.attributes
         readings = self._readings(command, settings_variants(attributes), functions)
         if command.dialect == "mysql" and _may_change_lexing_midway(readings):

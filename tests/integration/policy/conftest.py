@@ -116,9 +116,13 @@ def policy_mariadb(test_certs: Certs) -> Iterator[MariaDB]:
 
 @pytest.fixture(scope="session")
 def my_policy_gateway(
-    session_gateway_factory: Any, policy_mariadb: MariaDB, agent_token: Token, dba_token: Token
+    session_gateway_factory: Any,
+    policy_mariadb: MariaDB,
+    agent_token: Token,
+    dba_token: Token,
+    test_certs: Certs,
 ) -> Gateway:
-    """Resource `shop` (private MariaDB as native_user, db shop) under POLICY."""
+    """Resource `shop` (private MariaDB as native_user, db shop, TLS offered) under POLICY."""
     resource = {
         "name": "shop",
         "protocol": "mysql",
@@ -130,6 +134,7 @@ def my_policy_gateway(
             "tls": "disable",
         },
         "credentials": {"static": {"user": "native_user", "password": "native-pw"}},
+        "tls": {"cert": str(test_certs.cert), "key": str(test_certs.key)},
     }
     gateway: Gateway = session_gateway_factory(
         [resource], tokens=[agent_token, dba_token], extra_config={"policy": POLICY}
