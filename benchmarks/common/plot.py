@@ -44,7 +44,10 @@ def _panel(
         rounds = values.get(target, ())
         ax.plot([x] * len(rounds), rounds, "o", color="#1f3d5c", markersize=4)
     ax.bar_label(
-        bars, labels=[f"{m:,.0f}" if m >= 100 else f"{m:.3g}" for m in means], padding=2, fontsize=8
+        bars,
+        labels=[f"{m:,.0f}" if m >= 100 else f"{m:.3g}" for m in means],
+        label_type="center",
+        fontsize=8,
     )
     ax.set_xticks(list(positions), list(targets))
     ax.set_ylabel(label)
