@@ -104,7 +104,7 @@ def _parse_entry(value: object) -> object:
             return Matcher.model_validate(value)
         except ValidationError as exc:
             details = "; ".join(
-                f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
+                f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}, got {error['input']!r}"
                 for error in exc.errors()
             )
             raise ValueError(f"bad matcher ({details})") from None
