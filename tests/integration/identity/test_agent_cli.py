@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
+
 from support.gateway import Gateway, Token
 from support.oidc_issuer import OidcIssuer
 
@@ -163,21 +165,12 @@ def test_env_from_the_admin_api_and_wardgate_token(
     assert exported["PGPORT"] == str(identity_gateway.port("pg"))
     assert exported["PGPASSWORD"] == agent_token.secret
     assert exported["PGUSER"] == "ci-job"
-    hidden = wardgate("env", "pg_dba_only", "--server", identity_gateway.admin_url, env=env)
-    assert hidden.returncode != 0
-    assert "offers no resource" in hidden.stderr
-    denied = wardgate(
-        "env",
-        "pg",
-        "--server",
-        identity_gateway.admin_url,
-        env=clean_env(tmp_path, WARDGATE_TOKEN="wgt_wrong"),
-    )
-    assert denied.returncode != 0
-    assert "401" in denied.stderr
-
-
-def test_no_token_is_a_clear_error(identity_gateway: Gateway, tmp_path: Path) -> None:
-    ran = wardgate("env", "pg", *config_args(identity_gateway), env=clean_env(tmp_path))
-    assert ran.returncode == 1
-    assert "wardgate login" in ran.stderr
+    url = identity_gateway.admin_url + "/api/resources"
+    listed = httpx.get(url, headers={"Authorization": f"Bearer {agent_token.secret}"}).json()
+    assert "pg_dba_only" not in {entry["name"] for entry in listed}  # access: dba only
+    assert {"pg", "pg_reuse"} <= {entry["name"] for entry in listed}
+    dba = issuer.mint("dana", ["dba"])
+    listed = httpx.get(url, headers={"Authorization": f"Bearer {dba}"}).json()
+    assert "pg_dba_only" in {entry["name"] for entry in listed}
+    assert httpx.get(url, headers={"Authorization": "Bearer wgt_wrong"}).status_code == 401
+    assert httpx.get(url).status_code == 401

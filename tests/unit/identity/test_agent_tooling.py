@@ -152,3 +152,26 @@ def test_default_user_from_token_claims() -> None:
     assert default_user(jwt({"email": "a@b", "sub": "x"})) == "a@b"
     assert default_user(jwt({"sub": "x"})) == "x"
     assert default_user("wgt_static")  # falls back to the login name
+
+
+def test_env_without_any_token_is_a_clear_error(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from wardgate.cli.main import cli
+
+    config = tmp_path / "wardgate.yaml"
+    config.write_text("resources: [{name: pg, protocol: postgres, listen: '127.0.0.1:5999'}]\n")
+    env = {
+        "XDG_CONFIG_HOME": str(tmp_path),
+        "WARDGATE_TOKEN": "",
+        "ACTIONS_ID_TOKEN_REQUEST_URL": "",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "",
+    }
+    result = CliRunner().invoke(cli, ["env", "pg", "-c", str(config)], env=env)
+    assert result.exit_code == 1
+    assert "wardgate login" in result.output
+    ok = CliRunner().invoke(
+        cli, ["env", "pg", "-c", str(config)], env={**env, "WARDGATE_TOKEN": "t"}
+    )
+    assert ok.exit_code == 0, ok.output
+    assert "export PGPORT=5999" in ok.output
