@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from wardgate.seam import CatalogSnapshot
+from wardgate.seam import CatalogFunction, CatalogSnapshot
 
 _versions = itertools.count(1)
 
@@ -27,6 +27,7 @@ class CatalogIndex:
     attributes: dict[tuple[int, int], str] = field(default_factory=dict)
     views: dict[tuple[str, str], str] = field(default_factory=dict)
     functions: frozenset[str] = frozenset()
+    routines: tuple[CatalogFunction, ...] = ()  # with volatility, for the policy
 
     @classmethod
     def from_snapshot(cls, snapshot: CatalogSnapshot, default_schema: str) -> CatalogIndex:
@@ -47,6 +48,7 @@ class CatalogIndex:
         for view in snapshot.views:
             index.views[(view.schema.lower(), view.name.lower())] = view.definition
         index.functions = frozenset(f.name.lower() for f in snapshot.functions)
+        index.routines = tuple(snapshot.functions)
         return index
 
     def resolve_oid(self, table_oid: int, attnum: int) -> tuple[str, str, str] | None:

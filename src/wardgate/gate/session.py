@@ -17,6 +17,7 @@ from wardgate.eventlog import EventLog
 from wardgate.gate.hold import HoldContext, hold_for_review
 from wardgate.masking.services import MaskingServices
 from wardgate.metrics import Metrics
+from wardgate.policy.catalog import FunctionSource, evaluate
 from wardgate.policy.engine import Policy
 from wardgate.reviews.model import ReviewError
 from wardgate.reviews.service import ReviewService
@@ -47,6 +48,7 @@ class SessionServices:
     log: EventLog
     max_statement_chars: int = 2000
     reviews: ReviewService | None = None  # None: `review` decisions refuse
+    functions: FunctionSource | None = None  # function volatility from the upstream catalog
     evidence: Evidence = NO_EVIDENCE  # audit records and recordings (docs/audit.md)
     masking: MaskingServices | None = None  # None: no masking rules, rows pass untouched
 
@@ -117,8 +119,14 @@ class GatewaySession:
             if refusal is not None:
                 decision = refusal
             else:
-                decision, classification = self._services.policy.evaluate(
-                    self._identity, self._services.resource, command
+                decision, classification = await evaluate(
+                    self._services.policy,
+                    self._identity,
+                    self._services.resource,
+                    command,
+                    self._services.functions,
+                    self._credential,
+                    self.database,
                 )
         except Exception as exc:  # fail closed: a broken policy denies and says so
             decision = Decision(Action.DENY, rule="error", reason=f"policy error: {exc}")

@@ -30,6 +30,7 @@ from wardgate.identity.issuers import IdentityServices
 from wardgate.metrics import Metrics
 from wardgate.plugins import PluginRegistry
 from wardgate.policy.commands import CommandClassifier
+from wardgate.policy.catalog import function_source
 from wardgate.policy.engine import PolicySwitch, RulePolicy
 from wardgate.runtime.listener import ResourceListener
 from wardgate.runtime.masking import masking_engine, masking_services
@@ -142,6 +143,10 @@ class GatewayRuntime:
             services.masking = masking_services(
                 self.masking, services, listener, plugin.dialect, self.log
             )
+        shared = services.masking.catalog if services.masking is not None else None
+        services.functions = function_source(
+            listener, resource.name, plugin.dialect, self.log, shared
+        )
         return ResourceListener(
             resource.name,
             plugin.name,

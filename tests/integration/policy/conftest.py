@@ -59,6 +59,14 @@ def _prepare_postgres(machine_pg: Any) -> None:
         conn.execute(
             f"INSERT INTO {TABLE} SELECT g, 'item-' || g FROM generate_series(1, {ROWS}) g"
         )
+        conn.execute(
+            "CREATE OR REPLACE FUNCTION wg_label(i int) RETURNS text STABLE LANGUAGE sql"
+            f" AS $$ SELECT name FROM {TABLE} WHERE id = i $$"
+        )
+        conn.execute(
+            "CREATE OR REPLACE FUNCTION wg_purge() RETURNS int VOLATILE LANGUAGE sql"
+            f" AS $$ DELETE FROM {TABLE} WHERE id > {ROWS} RETURNING 1 $$"
+        )
         for database in ("wg_legacy", "wg_bench"):
             conn.execute(f"DROP DATABASE IF EXISTS {database}")
             conn.execute(f"CREATE DATABASE {database}")

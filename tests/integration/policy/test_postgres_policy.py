@@ -204,3 +204,15 @@ def test_pgbench_allowed_and_denied(
     with psycopg.connect(machine_pg.dsn(db="wg_bench")) as direct:
         history = direct.execute("SELECT count(*) FROM pgbench_history").fetchone()
     assert history == (40,)  # only the allowed run wrote
+
+
+def test_function_volatility_comes_from_the_database(
+    pg_policy_gateway: Gateway, direct_pg: psycopg.Connection[Any]
+) -> None:
+    with psycopg.connect(pg_policy_gateway.dsn("pg"), autocommit=True) as conn:
+        assert conn.execute("SELECT wg_label(3)").fetchone() == ("item-3",)  # STABLE: a read
+        with pytest.raises(errors.InsufficientPrivilege):  # VOLATILE: may write
+            conn.execute("SELECT wg_purge()")
+        with pytest.raises(errors.InsufficientPrivilege):  # not in the catalog at all
+            conn.execute("SELECT wg_no_such_function()")
+    assert count(direct_pg) == ROWS
