@@ -10,7 +10,11 @@ session statements, bypass attempts) is classified:
 - ``cached``: a warm classifier fed the same shapes with *different literals* every
   time (so no exact-text shortcut could help): lex, fingerprint, cache lookup, resolve;
 - ``fingerprint``: lexing and fingerprinting alone (the floor of the cached path);
-- ``sqlglot``: ``sqlglot.parse`` alone on the original text, for reference.
+- ``sqlglot``: ``sqlglot.parse`` alone on the original text, for reference;
+- ``policy_cold`` / ``policy_cached``: the same two paths through the policy
+  (`RulePolicy.evaluate`: command classification, first matching rule, decision);
+- ``policy_either``: the cached path when the server's parse settings are not known
+  yet (a pipelined command): the text is classified under both settings.
 
 Prints µs per statement (median over rounds) and writes
 ``benchmarks/results/classify_bench.json`` and a PNG next to it.
@@ -38,6 +42,25 @@ from benchmarks.common.stats import summary
 from wardgate.classify import Classifier, ParseSettings, statement_fingerprint
 from wardgate.classify.fingerprint import split_statements
 from wardgate.classify.lexer import lex
+from wardgate.policy.commands import CommandClassifier
+from wardgate.policy.engine import RulePolicy
+from wardgate.policy.model import PolicyConfig, Rule
+from wardgate.seam import Command, Identity
+
+AGENT = Identity("agent", frozenset({"agents"}))
+RULES = PolicyConfig(
+    rules=(
+        Rule(
+            name="agents",
+            allow=("read", "session"),
+            review=("write",),
+            deny=("ddl", "admin", "unknown"),
+            max_rows=1000,
+        ),
+    )
+)
+#: The attribute that says the lexing setting is still unknown (both readings).
+EITHER = {"postgres": "standard_conforming_strings", "mysql": "ansi_quotes"}
 
 WORKLOAD: dict[str, list[str]] = {
     "postgres": [
@@ -114,6 +137,24 @@ def cached(dialect: str, warm: Classifier, texts: list[str]) -> float:
     return per_statement_us(run)
 
 
+def policy() -> RulePolicy:
+    return RulePolicy(RULES, "bench", CommandClassifier(Classifier()))
+
+
+def through_policy(
+    engine: RulePolicy, dialect: str, texts: list[str], either: bool = False
+) -> float:
+    attributes = {EITHER[dialect]: "either"} if either else {}
+    commands = [Command("query", text, dialect, attributes=attributes) for text in texts]
+
+    def run() -> int:
+        for command in commands:
+            engine.evaluate(AGENT, "db", command)
+        return len(commands)
+
+    return per_statement_us(run)
+
+
 def fingerprint_only(dialect: str, texts: list[str]) -> float:
     settings = ParseSettings()
 
@@ -143,7 +184,11 @@ def measure(dialect: str, rounds: int, variants: int, rng: random.Random) -> dic
     warm = Classifier()
     for template in templates:
         warm.classify(variant(template, rng), dialect)
-    samples: dict[str, list[float]] = {"cold": [], "cached": [], "fingerprint": [], "sqlglot": []}
+    warm_policy = policy()
+    through_policy(warm_policy, dialect, [variant(t, rng) for t in templates])
+    through_policy(warm_policy, dialect, [variant(t, rng) for t in templates], either=True)
+    names = ("cold", "cached", "fingerprint", "sqlglot", "policy_cold", "policy_cached")
+    samples: dict[str, list[float]] = {name: [] for name in (*names, "policy_either")}
     for _ in range(rounds):
         shapes = [variant(t, rng) for t in templates]
         fresh = [variant(rng.choice(templates), rng) for _ in range(variants)]
@@ -151,6 +196,9 @@ def measure(dialect: str, rounds: int, variants: int, rng: random.Random) -> dic
         samples["cached"].append(cached(dialect, warm, fresh))
         samples["fingerprint"].append(fingerprint_only(dialect, fresh))
         samples["sqlglot"].append(sqlglot_only(dialect, shapes))
+        samples["policy_cold"].append(through_policy(policy(), dialect, shapes))
+        samples["policy_cached"].append(through_policy(warm_policy, dialect, fresh))
+        samples["policy_either"].append(through_policy(warm_policy, dialect, fresh, True))
     return {
         "statements_per_round": {"cold": len(templates), "cached": variants},
         "us_per_statement": {name: summary(values) for name, values in samples.items()},
