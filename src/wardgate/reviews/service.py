@@ -363,6 +363,6 @@ class ReviewService:
         self._log.emit(name, **fields)
         if self._audit is not None:
             try:
-                self._audit.review(name, instance=self.instance, **fields)
+                self._audit.review(name, review_instance=self.instance, **fields)
             except Exception as exc:  # the audit log counts its own failures
                 self._log.emit("review_audit_failed", level="error", error=str(exc))

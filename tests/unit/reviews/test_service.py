@@ -62,7 +62,7 @@ def test_approval_releases_the_waiter_and_is_evidenced() -> None:
         audited = h.audit.events("review_approved")
         assert audited[0]["decided_by"] == "alice"
         assert audited[0]["reason"] == "looks fine"
-        assert audited[0]["instance"] == service.instance
+        assert audited[0]["review_instance"] == service.instance
 
     run(test)
 
