@@ -111,6 +111,7 @@ class Relay:
         self.end_reason = ""
         self.cut = False  # ended by cancellation with a command or transaction open
         self._hold_watch: asyncio.Task[None] | None = None
+        self._deciding = False  # a decision (maybe a review hold) is pending: not idle
         self._held_input = bytearray()
 
     # -- lifecycle -------------------------------------------------------------------
@@ -147,7 +148,7 @@ class Relay:
     def drain(self) -> None:
         """Graceful shutdown: end now if idle, else after the current command."""
         self._draining = True
-        if self.tracker.idle:
+        if self.tracker.idle and not self._deciding:
             self._shutdown_client()
 
     def _shutdown_client(self) -> None:
@@ -259,10 +260,12 @@ class Relay:
             database=self._database,
             attributes={STANDARD_STRINGS: settings},
         )
+        self._deciding = True
         try:
             return await self._session.decide(command, on_hold=self._on_hold)
         finally:
-            self._end_hold()
+            await self._end_hold()
+            self._deciding = False
 
     # -- held for review -----------------------------------------------------------------
 
@@ -286,10 +289,12 @@ class Relay:
                 return
             self._held_input += data
 
-    def _end_hold(self) -> None:
-        if self._hold_watch is not None:
-            self._hold_watch.cancel()
-            self._hold_watch = None
+    async def _end_hold(self) -> None:
+        """Stop watching; its read must have ended before the pump reads the client again."""
+        watch, self._hold_watch = self._hold_watch, None
+        if watch is not None:
+            watch.cancel()
+            await asyncio.wait([watch])
 
     def _take_held_input(self) -> bytes:
         data, self._held_input = bytes(self._held_input), bytearray()

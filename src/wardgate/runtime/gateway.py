@@ -15,6 +15,7 @@ from pathlib import Path
 
 from wardgate.admin.app import HealthState, create_admin_app
 from wardgate.admin.resources_api import ResourceEntry, bearer_identity, resources_router
+from wardgate.admin.reviews_api import reviews_router
 from wardgate.admin.server import AdminServer
 from wardgate.audit.setup import EvidenceServices
 from wardgate.config.loader import LoadedConfig
@@ -29,9 +30,10 @@ from wardgate.identity.authenticator import Authenticator
 from wardgate.identity.issuers import IdentityServices
 from wardgate.metrics import Metrics
 from wardgate.plugins import PluginRegistry
-from wardgate.policy.commands import CommandClassifier
 from wardgate.policy.catalog import function_source
+from wardgate.policy.commands import CommandClassifier
 from wardgate.policy.engine import PolicySwitch, RulePolicy
+from wardgate.reviews.setup import build_review_service
 from wardgate.runtime.listener import ResourceListener
 from wardgate.runtime.masking import masking_engine, masking_services
 from wardgate.runtime.reload import ConfigReloader
@@ -83,6 +85,9 @@ class GatewayRuntime:
             self.log,
             audit=self.evidence.evidence,
         )
+        self.reviews = build_review_service(
+            config, self.state, self.metrics, self.log, audit=self.evidence.evidence
+        )
 
     @property
     def base_dir(self) -> Path:
@@ -114,6 +119,7 @@ class GatewayRuntime:
             log=self.log,
             max_statement_chars=config.logging.max_statement_chars,
             evidence=self.evidence.evidence,
+            reviews=self.reviews,
         )
         gate = ResourceGate(
             services,
@@ -163,6 +169,7 @@ class GatewayRuntime:
         authenticator = self.identity.authenticator
         self.identity.start()
         await self.evidence.start()  # recover the audit chain before any connection
+        await self.reviews.start()  # mark reviews a previous run left pending
         for resource in config.resources:
             listener = self._listener_for(resource, authenticator)
             await listener.start()
@@ -176,8 +183,12 @@ class GatewayRuntime:
         host, port = parse_listen(config.admin.listen)
         routers = [resources_router(authenticator, self._resource_catalog)]
         routers += self.evidence.routers(lambda header: bearer_identity(authenticator, header))
+        routers.append(
+            reviews_router(self.reviews, lambda header: bearer_identity(authenticator, header))
+        )
         self._admin = AdminServer(create_admin_app(self.metrics, self.health, routers), host, port)
         self._admin.start()
+        self.reviews.bind_url(self._admin.address)
         self.health.listening = True
         self.log.emit("admin_listening", address=self._admin.address)
         if ready_file is not None:
@@ -220,10 +231,12 @@ class GatewayRuntime:
         self.log.emit("shutting_down", grace=grace)
         for listener in self._listeners:
             listener.stop_accepting()
+        await self.reviews.cancel_held()  # held commands get their answer before the drain
         deadline = asyncio.get_running_loop().time() + grace
         await asyncio.gather(*(listener.drain(deadline) for listener in self._listeners))
         if self._admin is not None:
             await self._admin.stop()
+        await self.reviews.stop()
         await self.evidence.stop()
         await self.state.close()
         await self.credentials.close()
