@@ -10,6 +10,7 @@ from wardgate.cli.audit import audit
 from wardgate.cli.check import check
 from wardgate.cli.login import login
 from wardgate.cli.policy import classify, policy
+from wardgate.cli.reviews import reviews
 from wardgate.cli.serve import serve
 from wardgate.cli.sessions import replay, sessions
 from wardgate.cli.token import token
@@ -29,6 +30,7 @@ cli.add_command(env_command)
 cli.add_command(connect_command)
 cli.add_command(classify)
 cli.add_command(policy)
+cli.add_command(reviews)
 cli.add_command(audit)
 cli.add_command(sessions)
 cli.add_command(replay)
