@@ -113,6 +113,7 @@ class Notifier:
                 self._log.emit(
                     "review_notify_failed", level="warning", attempt=attempt, error=str(exc)
                 )
-            await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
+            if attempt < self._attempts:
+                await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
         host = httpx.URL(hook.url).host  # the full URL of a Slack hook is a secret
         self._log.emit("review_notify_gave_up", level="error", host=host)
