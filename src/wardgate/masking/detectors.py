@@ -59,6 +59,8 @@ def card_number(candidate: str) -> bool:
     if "-" in candidate and " " in candidate:
         return False
     digits = candidate.replace(" ", "").replace("-", "")
+    if digits == candidate and len(digits) not in (15, 16):
+        return False  # bare 13/14/19-digit runs are far more often ids than cards
     for prefixes, lengths in _CARD_ISSUERS:
         if len(digits) in lengths and digits.startswith(prefixes):
             return luhn_valid(digits)

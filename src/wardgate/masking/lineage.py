@@ -80,8 +80,36 @@ def parse_statements(sql: str, dialect: str) -> list[exp.Expr] | None:
     return [tree for tree in trees if tree is not None]
 
 
+#: Statements sqlglot leaves unparsed whose results carry settings or metadata only.
+NO_DATA_COMMANDS = frozenset(
+    {
+        "SET",
+        "SHOW",
+        "RESET",
+        "BEGIN",
+        "START",
+        "COMMIT",
+        "ROLLBACK",
+        "SAVEPOINT",
+        "RELEASE",
+        "LISTEN",
+        "UNLISTEN",
+        "DISCARD",
+        "DEALLOCATE",
+        "VACUUM",
+        "ANALYZE",
+        "CHECKPOINT",
+        "USE",
+    }
+)
+
+
 def trace(tree: exp.Expr, dialect: str, index: CatalogIndex) -> StatementLineage:
     """Lineage of one parsed statement; unknown (never an exception) when it cannot."""
+    if isinstance(tree, exp.Command):
+        if tree.name.upper() in NO_DATA_COMMANDS:
+            return StatementLineage((), frozenset())
+        return unknown(f"{tree.name.upper()} is not traced")  # tables unknown: any
     try:
         tree = expand_views(tree.copy(), dialect, index)
         tables = _tables(tree, index)
@@ -253,6 +281,11 @@ class _Tracer:
             source = _find_source(scope, name)
             if source is None:
                 raise Untraceable(f"cannot resolve row {name}")
+            return self.whole(source)
+        if isinstance(column.this, exp.Star):  # c.* inside an expression: the whole row
+            source = _find_source(scope, column.table.lower())
+            if source is None:
+                raise Untraceable(f"cannot resolve {column.sql()}")
             return self.whole(source)
         if not column.table:
             source = _find_source(scope, name)
