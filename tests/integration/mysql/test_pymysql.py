@@ -78,10 +78,13 @@ def test_upstream_errors_are_relayed_and_connection_stays_usable(connect: Any) -
 
 def test_init_db_ping_and_reset(connect: Any) -> None:
     conn = connect()
-    conn.select_db("mysql")
+    with pytest.raises(pymysql.err.OperationalError) as refused:
+        conn.select_db("mysql")  # not in the resource's `databases` (default: shop only)
+    assert refused.value.args[0] == 1044
+    conn.select_db("shop")
     with conn.cursor() as cur:
         cur.execute("SELECT DATABASE()")
-        assert cur.fetchone() == ("mysql",)
+        assert cur.fetchone() == ("shop",)
     conn.ping(reconnect=False)
 
 
