@@ -121,7 +121,12 @@ class RulePolicy:
         classification = self._classify(command, functions)
         attributes = command.attributes
         subject = Subject(
-            identity, resource, attributes.get("method", ""), attributes.get("path", "")
+            identity,
+            resource,
+            attributes.get("method", ""),
+            attributes.get("path", ""),
+            model=attributes.get("model", ""),
+            api=attributes.get("api", ""),
         )
         rule = self.first_rule(subject)
         if rule is None:

@@ -122,6 +122,8 @@ class When(Strict):
     resources: tuple[str, ...] = ()
     methods: tuple[str, ...] = ()  # HTTP methods
     paths: tuple[str, ...] = ()  # HTTP path globs
+    models: tuple[str, ...] = ()  # LLM API requests: globs over the requested model
+    apis: tuple[str, ...] = ()  # LLM API shape the HTTP plugin recognised (openai.chat …)
 
 
 class Rule(Strict):

@@ -35,6 +35,8 @@ class Subject:
     resource: str
     method: str = ""
     path: str = ""
+    model: str = ""
+    api: str = ""
 
 
 def _any_glob(patterns: Iterable[str], value: str) -> bool:
@@ -50,6 +52,10 @@ def when_matches(when: When, subject: Subject) -> bool:
     if when.resources and not _any_glob(when.resources, subject.resource):
         return False
     if when.methods and subject.method.upper() not in {m.upper() for m in when.methods}:
+        return False
+    if when.models and not _any_glob(when.models, subject.model):
+        return False
+    if when.apis and not _any_glob(when.apis, subject.api):
         return False
     return not when.paths or _any_glob(when.paths, subject.path)
 
