@@ -7,6 +7,10 @@ previous record's hash, 64 zeros for the first) and then ``hash``: SHA-256 over 
 canonical form of everything except ``hash`` — or HMAC-SHA-256 under
 ``audit.hmac_key``, so that someone who can write the files but does not hold the key
 cannot forge a consistent chain. ``alg`` names which one was used.
+
+The written line is that canonical form with ``"hash"`` appended as its last member
+(so the hot path serializes once); a verifier parses the line, drops ``hash`` and
+canonicalizes again, so member order in the line never matters.
 """
 
 from __future__ import annotations
@@ -29,12 +33,15 @@ def canonical(record: Mapping[str, Any]) -> bytes:
     ).encode("utf-8")
 
 
-def record_hash(record: Mapping[str, Any], key: bytes | None) -> str:
-    """The hash of `record` without its own ``hash`` field."""
-    body = canonical({name: value for name, value in record.items() if name != "hash"})
+def _digest(body: bytes, key: bytes | None) -> str:
     if key:
         return hmac.new(key, body, hashlib.sha256).hexdigest()
     return hashlib.sha256(body).hexdigest()
+
+
+def record_hash(record: Mapping[str, Any], key: bytes | None) -> str:
+    """The hash of `record` without its own ``hash`` field."""
+    return _digest(canonical({k: v for k, v in record.items() if k != "hash"}), key)
 
 
 def algorithm(key: bytes | None) -> str:
@@ -62,15 +69,18 @@ class Chain:
 
     def __init__(self, key: bytes | None = None, head: ChainHead = ChainHead()) -> None:
         self._key = key
+        self._alg = algorithm(key)
         self.head = head
 
     def seal(self, fields: Mapping[str, Any]) -> Sealed:
         seq = self.head.seq + 1
         record = {**fields, "v": FORMAT_VERSION, "seq": seq, "prev": self.head.hash}
-        record["alg"] = algorithm(self._key)
-        digest = record_hash(record, self._key)
+        record["alg"] = self._alg
+        body = canonical(record)
+        digest = _digest(body, self._key)
         record["hash"] = digest
-        return Sealed(seq, digest, record, canonical(record) + b"\n")
+        line = b'%s,"hash":"%s"}\n' % (body[:-1], digest.encode())
+        return Sealed(seq, digest, record, line)
 
     def advance(self, sealed: Sealed) -> None:
         """Make `sealed` the head; called only once its line reached the journal."""

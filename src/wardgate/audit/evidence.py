@@ -137,6 +137,7 @@ class SessionEvidence:
         self._pending: OrderedDict[str, _Pending] = OrderedDict()
         self._recording: SessionRecording | None = None
         self._policy_version = ""
+        self._base_fields = self._make_base()
         metrics = evidence.metrics
         self._latency = (
             metrics.added_latency_seconds.labels(facts.resource, facts.protocol)
@@ -145,6 +146,9 @@ class SessionEvidence:
         )
 
     def _base(self) -> dict[str, Any]:
+        return self._base_fields
+
+    def _make_base(self) -> dict[str, Any]:
         facts = self.facts
         return {
             "session": facts.session_id,
@@ -242,7 +246,7 @@ class SessionEvidence:
     def _write_command(self, fields: dict[str, Any]) -> None:
         assert self._audit is not None
         try:
-            self._audit.write("command", _jsonable(fields))
+            self._audit.write("command", fields)  # built from JSON-safe values only
         except AuditUnavailable:
             if not self._audit.fail_open:
                 raise
@@ -299,7 +303,7 @@ def _outcome_fields(outcome: Outcome) -> dict[str, Any]:
         "bytes": outcome.bytes_out,
         "status": outcome.status,
         "error": truncate(outcome.error, 1000),
-        "masked": dict(getattr(outcome, "masked", {}) or {}),
+        "masked": {str(k): int(v) for k, v in (getattr(outcome, "masked", None) or {}).items()},
     }
 
 

@@ -20,6 +20,7 @@ import contextlib
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from wardgate import __version__
@@ -40,7 +41,16 @@ class AuditUnavailable(GateError):
 
 def timestamp(seconds: float) -> str:
     """RFC 3339 UTC with microseconds, e.g. ``2025-01-31T12:00:00.123456Z``."""
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    whole = int(seconds)
+    micros = round((seconds - whole) * 1_000_000)
+    if micros == 1_000_000:
+        whole, micros = whole + 1, 0
+    return f"{_second(whole)}.{micros:06d}Z"
+
+
+@lru_cache(maxsize=4)
+def _second(whole: int) -> str:
+    return datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 class AuditLog:
@@ -67,7 +77,7 @@ class AuditLog:
         self._clock = clock
         self._retry_interval = retry_interval
         self._failed_at: float | None = None
-        self._listeners: list[Callable[[int], None]] = []
+        self._listeners: list[Callable[[Sealed], None]] = []
         self._sync_task: asyncio.Task[None] | None = None
         self._opened = False
 
@@ -128,8 +138,8 @@ class AuditLog:
         assert self._failed_at is not None
         self._append(self._seal("audit_recovered", {"since": timestamp(self._failed_at)}))
 
-    def on_append(self, listener: Callable[[int], None]) -> None:
-        """Call `listener(seq)` after every record (the sink pumps wake on it)."""
+    def on_append(self, listener: Callable[[Sealed], None]) -> None:
+        """Call `listener(sealed)` after every record (the sink pumps take it from there)."""
         self._listeners.append(listener)
 
     # -- writing --------------------------------------------------------------------
@@ -163,7 +173,7 @@ class AuditLog:
             self._metrics.audit_available.set(1)
             self._log.emit("audit_recovered", level="warning")
         for listener in self._listeners:
-            listener(sealed.seq)
+            listener(sealed)
         return sealed
 
     def _may_retry(self) -> bool:

@@ -1,12 +1,17 @@
 """Feeding the sinks from the journal, each at its own pace.
 
 One `SinkPump` per sink reads the journal from the sink's persisted cursor, hands
-it batches, and saves the cursor after each batch the sink accepted. A failing sink
-is retried with capped exponential back-off and its errors counted; it never holds
-up a query (the journal already has the record) and never loses one (the cursor
-only moves past what was delivered). Delivery is at-least-once: a sink that
-accepted a batch just before a crash sees it again, so sinks are idempotent where
-they can be (the store ignores duplicates by instance and seq).
+it batches, and records the cursor after each batch the sink accepted (on disk at
+most once a second, and at stop). A failing sink is retried with capped exponential
+back-off and its errors counted; it never holds up a query (the journal already has
+the record) and never loses one (the cursor only moves past what was delivered).
+
+After waking on a new record a pump lingers `linger` seconds (0.1) so that a busy
+gateway delivers hundreds of records per batch rather than one; reading the journal
+and saving the cursor run in worker threads. The sinks' cost stays off the relay's
+CPU. Delivery is at-least-once: after a crash a sink sees again what it accepted
+since the last saved cursor, so sinks are idempotent where they can be (the store
+ignores duplicates by instance and seq, a file skips what it already ends with).
 """
 
 from __future__ import annotations
@@ -15,10 +20,12 @@ import asyncio
 import contextlib
 import os
 import re
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
+from wardgate.audit.chain import Sealed
 from wardgate.audit.reader import Entry, JournalReader
 from wardgate.eventlog import EventLog
 from wardgate.metrics import Metrics
@@ -54,6 +61,51 @@ class Cursor:
         os.replace(temporary, self.path)
 
 
+class Feed:
+    """Where a pump's records come from: memory while it keeps up, the journal otherwise.
+
+    Starting from its cursor a pump reads the journal. Once it has caught up with
+    the last record announced it takes new records straight from `AuditLog` (no
+    re-reading, no JSON parsing); a gap or `capacity` records in waiting (a slow
+    sink) sends it back to the journal, from the last record it took.
+    """
+
+    def __init__(self, journal_dir: Path, after: int, capacity: int = 50_000) -> None:
+        self._dir = journal_dir
+        self._reader: JournalReader | None = JournalReader(journal_dir, after)
+        self._queue: deque[Entry] = deque()
+        self._capacity = capacity
+        self.taken = after  # the last seq handed out
+        self.head = after  # the last seq announced
+
+    @property
+    def from_memory(self) -> bool:
+        return self._reader is None
+
+    def offer(self, sealed: Sealed) -> None:
+        self.head = max(self.head, sealed.seq)
+        if self._reader is not None:
+            return  # reading the journal, which already holds the record
+        expected = self.taken + len(self._queue) + 1
+        if sealed.seq != expected or len(self._queue) >= self._capacity:
+            self._queue.clear()
+            self._reader = JournalReader(self._dir, self.taken)
+            return
+        self._queue.append(Entry(sealed.seq, sealed.line, sealed.record, "memory"))
+
+    async def take(self, limit: int) -> list[Entry]:
+        if self._reader is None:
+            batch = [self._queue.popleft() for _ in range(min(limit, len(self._queue)))]
+        else:
+            reader = self._reader
+            batch = await asyncio.to_thread(reader.read, limit)
+            if not batch and reader.after >= self.head and self._reader is reader:
+                self._reader = None  # caught up: new records come from memory now
+        if batch:
+            self.taken = batch[-1].seq
+        return batch
+
+
 class SinkPump:
     def __init__(
         self,
@@ -64,6 +116,8 @@ class SinkPump:
         *,
         batch: int = 500,
         idle_poll: float = 1.0,
+        linger: float = 0.1,
+        save_interval: float = 1.0,
         backoff: tuple[float, float] = (0.5, 30.0),
     ) -> None:
         self.sink = sink
@@ -73,16 +127,27 @@ class SinkPump:
         self._log = log
         self._batch = batch
         self._idle_poll = idle_poll
+        self._linger = linger
+        self._save_interval = save_interval
+        self._saved_at = float("-inf")
         self._backoff = backoff
         self._wake = asyncio.Event()
-        self._head = 0
         self._task: asyncio.Task[None] | None = None
-        self._reader = JournalReader(journal_dir, self.cursor.load())
-        self.delivered = self._reader.after
+        self.delivered = self.cursor.load()
+        self.feed = Feed(journal_dir, self.delivered)
 
-    def notify(self, seq: int) -> None:
-        """A new record exists (called by `AuditLog` after each append)."""
-        self._head = max(self._head, seq)
+    @property
+    def _head(self) -> int:
+        return self.feed.head
+
+    def announce(self, seq: int) -> None:
+        """The journal holds records up to `seq` (at start-up)."""
+        self.feed.head = max(self.feed.head, seq)
+        self._wake.set()
+
+    def notify(self, sealed: Sealed) -> None:
+        """A new record was appended (called by `AuditLog` after each append)."""
+        self.feed.offer(sealed)
         self._wake.set()
 
     async def start(self) -> None:
@@ -97,7 +162,7 @@ class SinkPump:
                 if not opened:
                     await self.sink.open()
                     opened = True
-                pending = pending or self._reader.read(self._batch)
+                pending = pending or await self.feed.take(self._batch)
                 if not pending:
                     await self._idle()
                     continue
@@ -113,15 +178,20 @@ class SinkPump:
     async def _deliver(self, entries: list[Entry]) -> None:
         await self.sink.write(entries)
         self.delivered = entries[-1].seq
-        self.cursor.save(self.delivered)
+        now = asyncio.get_running_loop().time()
+        if now - self._saved_at >= self._save_interval:
+            self._saved_at = now
+            await asyncio.to_thread(self.cursor.save, self.delivered)
         sink = self.sink.name
         self._metrics.audit_sink_records.labels(sink).inc(len(entries))
         self._metrics.audit_sink_lag.labels(sink).set(max(0, self._head - self.delivered))
 
     async def _idle(self) -> None:
+        """Wait for new records, then linger so they arrive in batches, not one by one."""
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), self._idle_poll)
+        await asyncio.sleep(self._linger)
 
     def _failed(self, exc: Exception) -> None:
         self._metrics.audit_sink_errors.labels(self.sink.name).inc()
@@ -138,5 +208,7 @@ class SinkPump:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self.delivered > self.cursor.load():
+            self.cursor.save(self.delivered)
         with contextlib.suppress(Exception):
             await self.sink.close()

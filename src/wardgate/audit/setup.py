@@ -147,7 +147,7 @@ class EvidenceServices:
             await self.audit.start()
             for pump in self.pumps:
                 self.audit.on_append(pump.notify)
-                pump.notify(self.audit.head_seq)
+                pump.announce(self.audit.head_seq)
                 await pump.start()
         if self.recorder is not None:
             await self.recorder.start()

@@ -13,12 +13,14 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from wardgate.classify.context import ParseSettings
 from wardgate.classify.fingerprint import fingerprint, render, split_statements
 from wardgate.classify.lexer import NUMBER, STRING, LexError, Token, lex
 
 PLACEHOLDER = "?"
+CACHED_CHARS = 2048
 _SQL_DIALECTS = frozenset({"postgres", "mysql"})
 _FALLBACK = re.compile(
     r"(\$[A-Za-z_]*\$).*?(?:\1|\Z)"  # dollar quoting
@@ -67,7 +69,21 @@ def _request_line(text: str) -> RedactedStatement:
 
 
 def redact(text: str, dialect: str) -> RedactedStatement:
-    """`text` with every literal replaced by ``?``; never raises."""
+    """`text` with every literal replaced by ``?``; never raises.
+
+    Repeated statements (the common case) come from a small cache.
+    """
+    if len(text) <= CACHED_CHARS:
+        return _redact_cached(text, dialect)
+    return _redact(text, dialect)
+
+
+@lru_cache(maxsize=4096)
+def _redact_cached(text: str, dialect: str) -> RedactedStatement:
+    return _redact(text, dialect)
+
+
+def _redact(text: str, dialect: str) -> RedactedStatement:
     if dialect not in _SQL_DIALECTS:
         return _request_line(text) if dialect == "" and " /" in text[:16] else _fallback(text)
     try:

@@ -134,7 +134,7 @@ def test_restart_continues_the_chain(tmp_path: Path) -> None:
 def test_listeners_hear_every_seq(tmp_path: Path) -> None:
     log = make(tmp_path, Disk(), Clock())
     heard: list[int] = []
-    log.on_append(heard.append)
+    log.on_append(lambda sealed: heard.append(sealed.seq))
     log.write("a", {})
     log.write("b", {})
     assert heard == [2, 3]

@@ -77,13 +77,13 @@ def test_pump_retries_and_resumes_from_its_cursor(tmp_path: Path) -> None:
             sink, tmp_path / "journal", metrics, EventLog(), batch=7, backoff=(0.001, 0.01)
         )
         log.on_append(pump.notify)
-        pump.notify(log.head_seq)
+        pump.announce(log.head_seq)
         await pump.start()
         await pump_until(pump, 21)
         await pump.stop()
         log.write("command", {"late": True})  # written while the sink is away
         later = SinkPump(sink, tmp_path / "journal", metrics, EventLog())
-        later.notify(log.head_seq)
+        later.announce(log.head_seq)
         await later.start()
         await pump_until(later, 22)
         await later.stop()
@@ -232,3 +232,32 @@ def test_file_sink_skips_what_it_already_has_after_a_crash(tmp_path: Path) -> No
         report = verify_lines(file_lines([path]))
         assert report.ok
         assert report.records == 7
+
+
+def test_feed_switches_between_journal_and_memory_without_gaps(tmp_path: Path) -> None:
+    from wardgate.audit.pump import Feed
+
+    log = journal_with(tmp_path, 3)  # seq 1..4 in the journal
+    feed = Feed(tmp_path / "journal", after=0, capacity=3)
+    log.on_append(feed.offer)
+    feed.head = log.head_seq
+
+    async def drain() -> list[int]:
+        seqs = []
+        while batch := await feed.take(2):
+            seqs += [e.seq for e in batch]
+        return seqs
+
+    assert asyncio.run(drain()) == [1, 2, 3, 4]
+    assert asyncio.run(drain()) == []  # caught up: switched to memory
+    assert feed.from_memory
+    for _ in range(2):
+        log.write("command", {})
+    assert asyncio.run(drain()) == [5, 6]
+    assert feed.from_memory
+    for _ in range(5):  # more than `capacity` waiting: back to the journal
+        log.write("command", {})
+    assert not feed.from_memory
+    assert asyncio.run(drain()) == [7, 8, 9, 10, 11]
+    assert asyncio.run(drain()) == []
+    assert feed.from_memory
