@@ -65,7 +65,7 @@ def test_denied_from_the_notice_link_with_a_reason(
     assert "needs a ticket" in str(held.error)
     assert held.after == (1,)
     assert scratch.balance("postgres", row) == 100
-    assert card(page, review["id"]).get_attribute("data-status") == "denied"
+    page.locator(f"#review-{review['id']}[data-status=denied]").wait_for()  # re-rendered
 
 
 def test_the_page_shows_why_a_reviewer_is_refused(

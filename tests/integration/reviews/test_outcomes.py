@@ -6,6 +6,7 @@ import signal
 import subprocess
 import time
 
+import httpx
 import psycopg
 import pymysql
 import pytest
@@ -108,6 +109,12 @@ def test_a_reviewer_outside_review_by_is_refused(
     unauthenticated = Admin(review_gateway, review_tokens.mallory)
     unauthenticated.token = type(review_tokens.mallory)("nobody", (), "wgt_not-a-token")
     assert unauthenticated.approve(review["id"]).status_code == 401
+    alice = Admin(review_gateway, review_tokens.alice)
+    assert alice.approve("rv_000000000000").status_code == 404
+    assert alice.deny(review["id"], "").status_code == 422  # a denial needs a reason
+    assert alice.approve(review["id"], scope="grant", duration="soon").status_code == 422
+    schema = httpx.get(review_gateway.admin_url + "/openapi.json", timeout=5).json()
+    assert "/api/reviews/{review_id}/approve" in schema["paths"]
     assert not held.done
     assert mallory.review(review["id"])["approvals"] == []
     Admin(review_gateway, review_tokens.alice).deny(review["id"], "cleanup")
