@@ -3,7 +3,9 @@
     .venv/bin/python -m benchmarks.pgbench_compare.hotpath [--loops 50000]
 
 One ``pgbench -S`` transaction in simple mode is one Query frame from the client and
-one RowDescription + DataRow + CommandComplete + ReadyForQuery burst from the server.
+one RowDescription + DataRow + CommandComplete + ReadyForQuery burst from the server;
+in prepared mode it is Bind + Execute + Sync (the Parse was decided once) and
+BindComplete + DataRow + CommandComplete + ReadyForQuery.
 This times what the relay does for that transaction without any socket: splitting,
 decoding, the gate's ``decide``/``record``/``report`` (with the rule policy and
 classifier ``serve`` builds, real metrics and a real event log writing to a file,
@@ -49,6 +51,32 @@ def server_bytes() -> bytes:
             _frame(b"Z", b"I"),
         ]
     )
+
+
+PREPARED_SQL = "SELECT abalance FROM pgbench_accounts WHERE aid = $1;"
+
+
+def prepared_bytes() -> tuple[bytes, bytes, bytes]:
+    """(Parse sent once, Bind+Execute+Sync per transaction, the server's answer)."""
+    parse = _frame(b"P", b"P0_1\0" + PREPARED_SQL.encode() + b"\0" + struct.pack("!h", 0))
+    bind = struct.pack("!h", 0) + struct.pack("!h", 1) + struct.pack("!i", 4) + b"4242"
+    bind += struct.pack("!h", 0)
+    client = b"".join(
+        [
+            _frame(b"B", b"\0P0_1\0" + bind),
+            _frame(b"E", b"\0" + struct.pack("!i", 0)),
+            _frame(b"S", b""),
+        ]
+    )
+    server = b"".join(
+        [
+            _frame(b"2", b""),
+            _frame(b"D", struct.pack("!h", 1) + struct.pack("!i", 1) + b"0"),
+            _frame(b"C", b"SELECT 1\0"),
+            _frame(b"Z", b"I"),
+        ]
+    )
+    return parse, client, server
 
 
 def drive(coro: Coroutine[Any, Any, Any]) -> Any:
@@ -147,23 +175,33 @@ class HotPath:
             "policy_version": "bench",
         }
 
-        def relay_c2s() -> None:
+        def simple_txn() -> None:  # both directions, so the tracker stays balanced
             drive(relay._route_frames(c_split.feed(c2s)))
             session.record(Direction.CLIENT_TO_SERVER, c2s)
-
-        def relay_s2c() -> None:
             _, outcomes = relay._inspect(s_split.feed(s2c))
             for done in outcomes:
                 drive(session.report(done))
             session.record(Direction.SERVER_TO_CLIENT, s2c)
+
+        parse, p_c2s, p_s2c = prepared_bytes()
+        p_split, ps_split = FrameSplitter(1 << 20), FrameSplitter(1 << 30)
+        drive(relay._route_frames(p_split.feed(parse)))  # decided once, as in -M prepared
+
+        def prepared_txn() -> None:
+            drive(relay._route_frames(p_split.feed(p_c2s)))
+            session.record(Direction.CLIENT_TO_SERVER, p_c2s)
+            _, outcomes = relay._inspect(ps_split.feed(p_s2c))
+            for done in outcomes:
+                drive(session.report(done))
+            session.record(Direction.SERVER_TO_CLIENT, p_s2c)
 
         def inspect_only() -> None:
             relay.tracker.expect(QUERY, "x-1")
             relay._inspect(server_frames)
 
         return {
-            "relay c->s: split + route (decide inside) + record": relay_c2s,
-            "relay s->c: split + _inspect + report + record": relay_s2c,
+            "simple mode, whole transaction (Q; T+D+C+Z)": simple_txn,
+            "prepared mode, whole transaction (B+E+S; 2+D+C+Z)": prepared_txn,
             "  FrameSplitter.feed(Query)": lambda: c_split.feed(c2s),
             "  FrameSplitter.feed(T+D+C+Z)": lambda: s_split.feed(s2c),
             "  decode_frontend(Query)": lambda: decode_frontend(query_frame),
