@@ -221,15 +221,16 @@ class ReviewRepository:
                 {"id": instance, "now": now},
             )
 
-    async def orphaned(self, instance: str, stale_before: float) -> list[str]:
-        """Pending reviews held by instances that stopped beating (or by none)."""
+    async def orphaned(self, instance: str, stale_before: float) -> list[tuple[str, str]]:
+        """(review, holder) of pending reviews whose holders stopped beating (or never did)."""
         rows = await (await self._db()).fetchall(
-            "SELECT r.id FROM reviews r LEFT JOIN review_instances i ON i.id = r.instance "
+            "SELECT r.id, r.instance FROM reviews r "
+            "LEFT JOIN review_instances i ON i.id = r.instance "
             "WHERE r.status = 'pending' AND r.instance <> :me "
             "AND (i.last_seen IS NULL OR i.last_seen < :stale)",
             {"me": instance, "stale": stale_before},
         )
-        return [row["id"] for row in rows]
+        return [(row["id"], row["instance"]) for row in rows]
 
     async def pending_of(self, instance: str) -> list[str]:
         rows = await (await self._db()).fetchall(

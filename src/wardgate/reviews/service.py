@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import secrets
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +44,26 @@ from wardgate.seam import Identity
 from wardgate.store import StoreError
 
 Clock = Callable[[], float]
+
+
+def instance_name() -> str:
+    """`host/pid/random`: unique per run, and tells a sweeper on the same host who is alive."""
+    return f"{socket.gethostname()}/{os.getpid()}/{secrets.token_hex(4)}"
+
+
+def process_alive(instance: str) -> bool:
+    """Whether `instance` (an `instance_name()`) is a running process on this host."""
+    host, _, rest = instance.partition("/")
+    pid = rest.partition("/")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, owned by someone else
+    return True
 
 
 class ReviewAudit(Protocol):
@@ -78,7 +100,7 @@ class ReviewService:
         self._log = log
         self._feed = feed or LocalFeed()
         self._clock = clock
-        self.instance = instance or secrets.token_hex(8)
+        self.instance = instance or instance_name()
         self._public_url = settings.public_url
         self._audit = audit
         self._waiters: dict[str, asyncio.Future[Review]] = {}
@@ -331,9 +353,17 @@ class ReviewService:
                 await self._sweep_orphans()
 
     async def _sweep_orphans(self, stale_after: float | None = None) -> None:
+        """Abandon the pending reviews of instances that stopped beating.
+
+        At start with SQLite (`stale_after=0`) every other instance's review is a
+        candidate at once — a previous run left it — except those of a process
+        still alive on this host (several processes may share one SQLite file).
+        """
         window = self._settings.heartbeat_interval * 6 if stale_after is None else stale_after
         stale_before = self._clock() - window
-        for review_id in await self._repository.orphaned(self.instance, stale_before):
+        for review_id, holder in await self._repository.orphaned(self.instance, stale_before):
+            if stale_after is not None and process_alive(holder):
+                continue
             await self._end(
                 review_id, ReviewStatus.ABANDONED, "gateway", "the instance holding it stopped"
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,7 +21,7 @@ from support.review_harness import (
     request,
 )
 from wardgate.reviews.model import Review, ReviewError, ReviewScope, ReviewStatus
-from wardgate.reviews.service import ReviewService, ReviewSettings
+from wardgate.reviews.service import ReviewService, ReviewSettings, process_alive
 
 
 def run(test: Callable[[Harness], Awaitable[None]]) -> None:
@@ -377,6 +378,25 @@ def test_orphan_sweep_single_instance_abandons_what_a_previous_run_left() -> Non
             assert h.audit.events("review_abandoned")[0]["review"] == review.id
             with pytest.raises(ReviewError):
                 await restarted.approve(review.id, ALICE)
+        finally:
+            await restarted.stop()
+
+    run(test)
+
+
+def test_orphan_sweep_at_start_spares_a_live_process_sharing_the_sqlite_file() -> None:
+    async def test(h: Harness) -> None:
+        alive = h.service()  # its name says this host and this (running) process
+        assert process_alive(alive.instance)
+        held_by_live = await alive.request(request())
+        gone = h.service(instance=f"{socket.gethostname()}/999999999/x")
+        assert not process_alive(gone.instance)
+        held_by_dead = await gone.request(request(command_id="s1-2"))
+        restarted = h.service()
+        await restarted.start()
+        try:
+            assert (await restarted.get(held_by_live.id)).status is ReviewStatus.PENDING
+            assert (await restarted.get(held_by_dead.id)).status is ReviewStatus.ABANDONED
         finally:
             await restarted.stop()
 
