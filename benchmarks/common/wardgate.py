@@ -45,8 +45,9 @@ def new_token(name: str = "bench") -> StaticToken:
 
 
 def wardgate_python() -> str:
-    """An interpreter that can import wardgate: this one, else the repo's .venv."""
-    if importlib.util.find_spec("wardgate") is not None:
+    """An interpreter that can run wardgate: this one if it has wardgate and its
+    dependencies (a PYTHONPATH snapshot alone is not enough), else the repo's .venv."""
+    if all(importlib.util.find_spec(name) for name in ("wardgate", "pydantic", "sqlglot")):
         return sys.executable
     venv = REPO / ".venv" / "bin" / "python"
     if venv.exists():
