@@ -7,6 +7,7 @@ as tests/integration/reviews' (machine PostgreSQL and MariaDB, writes held).
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,6 +44,9 @@ def browser() -> Iterator[Any]:
     yield chromium
     chromium.close()
     playwright.stop()
+    # The sync API runs its loop inside a greenlet and leaves this thread marked as
+    # running it; later tests that call asyncio.run() would fail. Clear the mark.
+    asyncio.events._set_running_loop(None)
 
 
 @pytest.fixture
