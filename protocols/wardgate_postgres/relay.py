@@ -139,11 +139,19 @@ class Relay:
         finally:
             for pump in pumps:
                 pump.cancel()
-            await asyncio.gather(*pumps, return_exceptions=True)
+            results = await asyncio.gather(*pumps, return_exceptions=True)
+            self._log_failures(results)
             for outcome in self.tracker.abandon(self.end_reason or "connection closed"):
                 with contextlib.suppress(Exception):
                     await self._session.report(outcome)
         return self.end_reason
+
+    def _log_failures(self, results: list[object]) -> None:
+        """A pump that died of a bug ends the session; say so instead of ending silently."""
+        for result in results:
+            if isinstance(result, Exception) and not isinstance(result, asyncio.CancelledError):
+                self._session.event("relay_error", level="error", error=repr(result))
+                self.end_reason = self.end_reason or f"internal error: {type(result).__name__}"
 
     def drain(self) -> None:
         """Graceful shutdown: end now if idle, else after the current command."""
