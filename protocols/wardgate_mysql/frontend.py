@@ -38,6 +38,7 @@ class ClientHello:
     token: str
     capabilities: int  # negotiated: what the client asked for, within the offer
     tls: bool
+    greeting: HandshakeV10 | None = None  # what the client was sent (recorded, replayed)
 
 
 def make_nonce() -> bytes:
@@ -82,7 +83,7 @@ async def accept(
     tls = client.tls
     _check_client(response, tls, tls_required, client.peer()[0])
     token = await _take_token(client, response)
-    return ClientHello(response, token, response.capabilities & hello.capabilities, tls)
+    return ClientHello(response, token, response.capabilities & hello.capabilities, tls, hello)
 
 
 def _check_client(response: HandshakeResponse41, tls: bool, required: bool, address: str) -> None:

@@ -21,6 +21,7 @@ from wardgate.seam import (
     AuthenticationFailed,
     CatalogSnapshot,
     ClientInfo,
+    Direction,
     GateError,
     ListenerContext,
     PresentedCredential,
@@ -35,6 +36,7 @@ from wardgate_mysql.codec.handshake import HandshakeV10
 from wardgate_mysql.codec.responses import OkPacket
 from wardgate_mysql.frontend import ClientHello, HandshakeRefused, accept, greeting
 from wardgate_mysql.relay import Relay
+from wardgate_mysql.replay import login_frames
 from wardgate_mysql.results import ClientGone, UpstreamLost, err_payload
 from wardgate_mysql.settings import MySQLUpstream
 from wardgate_mysql.sqlmode import ansi_quotes
@@ -87,9 +89,7 @@ class MySQLListener:
         finally:
             await client.close()
 
-    async def read_catalog(
-        self, credential: UpstreamCredential, database: str
-    ) -> CatalogSnapshot:
+    async def read_catalog(self, credential: UpstreamCredential, database: str) -> CatalogSnapshot:
         """`CatalogReader`: a short-lived upstream login (masking and lineage)."""
         limits = self.context.limits
         return await read_catalog(
@@ -218,9 +218,14 @@ class MySQLListener:
             return f"upstream lost while reading sql_mode: {exc}"
         self.relays.add(relay)
         try:
+            for direction, frame in login_frames(hello, upstream.ok):
+                session.record(direction, frame)
             await client.send(upstream.ok)
             await relay.run()
             return "client quit"
+        except GateError as exc:  # the outcome could not be audited: withhold the result
+            await _withhold(client, session, exc)
+            return f"result withheld: {exc.message}"
         except StreamClosed:
             return "client disconnected"
         except ClientGone:
@@ -325,6 +330,18 @@ def _gate_message(exc: GateError, hello: ClientHello) -> str:
             f"{'YES' if hello.token else 'NO'})"
         )
     return f"wardgate: {exc.message}"
+
+
+async def _withhold(client: PacketStream, session: Session, exc: GateError) -> None:
+    """`session.report` refused (audit unavailable): end the result with an ERR, close."""
+    session.event("result_withheld", level="error", reason=exc.message)
+    message = (
+        "wardgate: the audit log is unavailable, so the result of this command was "
+        f"withheld; the connection is closed ({exc.message})"
+    )
+    payload = err_payload("ER_UNKNOWN_ERROR", message)
+    session.record(Direction.SERVER_TO_CLIENT, payload)
+    await _send_error(client, "ER_UNKNOWN_ERROR", message)
 
 
 async def _send_error(client: PacketStream, name: str, message: str) -> None:

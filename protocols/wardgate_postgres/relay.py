@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Mapping
 
-from wardgate.seam import Command, Decision, Direction, HoldNotice, Outcome, Session
+from wardgate.seam import Command, Decision, Direction, GateError, HoldNotice, Outcome, Session
 from wardgate_postgres import sqlstate
 from wardgate_postgres.codec import (
     Bind,
@@ -413,14 +413,31 @@ class Relay:
                 )
                 self._finish("upstream protocol error")
                 return
-            for outcome in outcomes:
-                if outcome.command_id:  # portals over refused statements were reported at Parse
-                    await self._session.report(outcome)
+            try:
+                for outcome in outcomes:
+                    if outcome.command_id:  # portals over refused statements: reported at Parse
+                        await self._session.report(outcome)
+            except GateError as exc:  # the outcome could not be audited: withhold the result
+                self._withhold_unaudited(exc)
+                return
             self._send_client(b"".join(chunks))
             await self._client_writer.drain()
             if self._draining and self.tracker.idle:
                 self._shutdown_client()
                 return
+
+    def _withhold_unaudited(self, exc: GateError) -> None:
+        """`report` refused (the audit log is unavailable): FATAL instead of the result."""
+        self._session.event("result_withheld", level="error", reason=exc.message)
+        self._send_client(
+            fatal(
+                sqlstate.SYSTEM_ERROR,
+                "wardgate: the audit log is unavailable, so the result of this command "
+                "was withheld; the connection is closed",
+                detail=exc.message,
+            )
+        )
+        self._finish("result withheld: audit unavailable")
 
     def _inspect(self, frames: list[Frame]) -> tuple[list[bytes], list[Outcome]]:
         tracker, masking = self.tracker, self._masking
