@@ -14,6 +14,9 @@ and the relay's own routing and inspection. The sum is the Python work per
 transaction; whatever the live gateway spends beyond it (see ``proxy µs/txn`` in
 the benchmark) is the event loop, the stream layer and the socket calls.
 
+Not included: audit evidence and recording (the session gets the default no-op
+evidence); their cost shows in the live profile (``--profile cprofile``).
+
 It reaches into the relay's private methods (``_route_frames``, ``_inspect``), so it
 follows the code it measures: a piece whose API moved is reported as skipped.
 """
