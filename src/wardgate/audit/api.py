@@ -3,11 +3,13 @@
 Bearer-token authenticated; when `audit.readers` names groups, only identities in
 one of them may read the audit trail or the session recordings (403 otherwise).
 Records come straight from the local journal, exactly as sealed, so a client can
-verify the chain it receives (`wardgate audit tail --server`).
+verify the chain it receives (`wardgate audit tail --server`). `?session=ID` keeps
+only that session's records (the sessions page shows them beside the recording).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -35,6 +37,27 @@ class ReaderCheck:
         return identity
 
 
+def session_records(
+    journal_dir: Path, session: str, after: int, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    """Up to `limit` records of one session after `after`, and the last sequence read.
+
+    Scans the journal forward (records carry their session id, the journal has no
+    index), so a caller pages with `next` like the unfiltered listing.
+    """
+    reader = JournalReader(journal_dir, after)
+    found: list[dict[str, Any]] = []
+    last = after
+    while len(found) < limit and (entries := reader.read(MAX_LIMIT)):
+        for entry in entries:
+            last = entry.seq
+            if entry.record.get("session") == session:
+                found.append(entry.record)
+                if len(found) == limit:
+                    break
+    return found, last
+
+
 def audit_router(check: ReaderCheck, journal_dir: Path, instance: str) -> APIRouter:
     router = APIRouter()
 
@@ -42,9 +65,15 @@ def audit_router(check: ReaderCheck, journal_dir: Path, instance: str) -> APIRou
     async def audit_records(
         after: Annotated[int, Query(ge=0)] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+        session: Annotated[str | None, Query(max_length=128)] = None,
         authorization: Annotated[str | None, Header()] = None,
     ) -> dict[str, Any]:
         await check(authorization)
+        if session:
+            records, last = await asyncio.to_thread(
+                session_records, journal_dir, session, after, limit
+            )
+            return {"instance": instance, "records": records, "next": last}
         entries = JournalReader(journal_dir, after).read(limit)
         last = entries[-1].seq if entries else after
         return {"instance": instance, "records": [e.record for e in entries], "next": last}

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
+from wardgate.admin.sessions_ui import sessions_ui_router
 from wardgate.audit import schema
 from wardgate.audit.api import Authenticate, ReaderCheck, audit_router
 from wardgate.audit.config import AuditConfig, AuditSinkConfig
@@ -153,9 +154,11 @@ class EvidenceServices:
             await self.recorder.start()
 
     def routers(self, authenticate: Authenticate) -> list[APIRouter]:
-        """The admin API routes over this instance's evidence (`/api/audit`, `/api/sessions`)."""
+        """The admin routes over this instance's evidence: `/api/audit`, `/api/sessions`
+        and the session view under `/ui/sessions`."""
         check = ReaderCheck(authenticate, self.readers)
         routes = [sessions_router(check, self.recorder.directory if self.recorder else None)]
+        routes.append(sessions_ui_router())
         if self.audit is not None:
             routes.append(audit_router(check, self.audit.journal.directory, self.audit.instance))
         return routes
