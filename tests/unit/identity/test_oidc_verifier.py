@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import asyncio
 import base64
 import hashlib
@@ -71,6 +73,7 @@ def verifier(**settings: Any) -> OidcVerifier:
     )
     cache = KeyCache(no_fetch, min_refresh_interval=3600)
     cache._keys = KeySet.import_key_set(KeySet([RSA, EC]).as_dict(private=False))
+    cache._fetched_at = time.monotonic()  # fresh: a stale set would refetch in the background
     return OidcVerifier(config, cache, clock=lambda: NOW)
 
 
