@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 import asyncio
 import base64
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
