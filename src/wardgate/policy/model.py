@@ -23,18 +23,12 @@ from pydantic import (
     field_validator,
 )
 
-KINDS = ("read", "write", "ddl", "admin", "session", "unknown")
-FLAGS = (
-    "no_where",
-    "multi_statement",
-    "file_access",
-    "program_exec",
-    "dynamic_sql",
-    "locking",
-    "side_effect_function",
-    "dos",
-    "cross_db",
-)
+from wardgate.classify.model import FLAGS as CLASSIFIER_FLAGS
+from wardgate.classify.model import Kind
+
+# The classifier owns the vocabulary; policy only refers to it.
+KINDS: tuple[str, ...] = tuple(kind.value for kind in Kind)
+FLAGS: tuple[str, ...] = tuple(sorted(CLASSIFIER_FLAGS))
 ActionName = Literal["allow", "deny", "review"]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -66,28 +60,33 @@ def _check_word(value: str) -> str:
     return value
 
 
-KindName = Literal["read", "write", "ddl", "admin", "session", "unknown"]
-FlagName = Literal[
-    "no_where",
-    "multi_statement",
-    "file_access",
-    "program_exec",
-    "dynamic_sql",
-    "locking",
-    "side_effect_function",
-    "dos",
-    "cross_db",
-]
+def _check_names(values: tuple[str, ...], vocabulary: tuple[str, ...], what: str) -> None:
+    unknown = [value for value in values if value not in vocabulary]
+    if unknown:
+        known = ", ".join(vocabulary)
+        raise ValueError(f"unknown {what} {', '.join(unknown)} (known: {known})")
 
 
 class Matcher(Strict):
     """All given keys must hold; inside a key, any listed value may."""
 
-    kinds: tuple[KindName, ...] = ()
-    flags: tuple[FlagName, ...] = ()
+    kinds: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
     tables: tuple[str, ...] = ()  # glob patterns over table names as written
     writes: tuple[str, ...] = ()  # glob patterns over tables the statement writes
     functions: tuple[str, ...] = ()  # glob patterns over function names
+
+    @field_validator("kinds")
+    @classmethod
+    def _kinds(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        _check_names(values, KINDS, "kind")
+        return values
+
+    @field_validator("flags")
+    @classmethod
+    def _flags(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        _check_names(values, FLAGS, "flag")
+        return values
 
     @field_validator("tables", "writes", "functions")
     @classmethod
