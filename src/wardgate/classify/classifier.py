@@ -9,8 +9,11 @@ Theory of operation (docs/classification.md has the long version)::
     statements ──strictest kind, union of the rest──▶ Classification
 
 The hot path (a shape seen before) is one lex and a dict lookup; sqlglot runs only
-on a miss. Every exception anywhere turns the result into ``unknown``: this is a
-security boundary and a crash must never read as permission.
+on a miss. A text seen before (a prepared or parameterised statement, re-sent or
+re-executed) skips even the lex: the finished classification is memoised by exact
+text, settings and database when no session catalog or registry takes part.
+Every exception anywhere turns the result into ``unknown``: this is a security
+boundary and a crash must never read as permission.
 """
 
 from __future__ import annotations
@@ -44,6 +47,11 @@ from wardgate.classify.statements import analyze_statement
 
 #: Texts longer than this are not classified (unknown): bounds CPU per statement.
 DEFAULT_MAX_CHARS = 4 * 1024 * 1024
+#: The exact-text memo: how many texts, and the longest text kept (bounds memory).
+TEXT_MEMO_ENTRIES = 4096
+TEXT_MEMO_MAX_CHARS = 2048
+
+TextKey = tuple[str, str, ParseSettings, str | None]
 
 
 def parse_with_sqlglot(sql: str, dialect: str) -> exp.Expr:
@@ -67,6 +75,7 @@ class Classifier:
         self.cache = cache if cache is not None else ClassificationCache()
         self.parse = parse
         self.max_chars = max_chars
+        self._texts: dict[TextKey, Classification] = {}
 
     def classify(
         self,
@@ -81,10 +90,21 @@ class Classifier:
         if dialect not in DIALECTS:
             raise ValueError(f"unsupported dialect {dialect!r}; expected one of {sorted(DIALECTS)}")
         settings = settings or DEFAULT_SETTINGS
+        # Only a classification that depends on nothing but these four is memoised:
+        # a catalog or a registry of prepared names can change between calls.
+        memo = catalog is None and registry is None and len(sql) <= TEXT_MEMO_MAX_CHARS
+        key = (sql, dialect, settings, database)
+        if memo and (known := self._texts.get(key)) is not None:
+            return known
         try:
-            return self._classify(sql, dialect, settings, catalog, registry, database)
+            result = self._classify(sql, dialect, settings, catalog, registry, database)
         except Exception as error:  # fail closed: never let a crash read as a read
             return _unknown(f"classifier error ({type(error).__name__})")
+        if memo:
+            if len(self._texts) >= TEXT_MEMO_ENTRIES:
+                self._texts.clear()  # bounded; what repeats comes back at once
+            self._texts[key] = result
+        return result
 
     def _classify(
         self,

@@ -174,8 +174,25 @@ def _pattern(dialect: str, settings: ParseSettings) -> re.Pattern[str]:
     return pattern
 
 
+LexKey = tuple[str, str, ParseSettings, bool]
+#: The last text lexed and its result: the classifier and the audit's redaction
+#: (`wardgate.audit.statement`) lex the same statement back to back.
+_last: tuple[LexKey, Lexed] | None = None
+
+
 def lex(text: str, dialect: str, settings: ParseSettings, conditional: bool = True) -> Lexed:
     """Tokens of `text` as the server of `dialect` sees them under `settings`."""
+    global _last
+    key = (text, dialect, settings, conditional)
+    last = _last
+    if last is not None and last[0] == key:
+        return Lexed(list(last[1].tokens), last[1].conditional)  # callers own their list
+    lexed = _lex(text, dialect, settings, conditional)
+    _last = (key, Lexed(list(lexed.tokens), lexed.conditional))
+    return lexed
+
+
+def _lex(text: str, dialect: str, settings: ParseSettings, conditional: bool) -> Lexed:
     if "\x00" in text:
         raise LexError("NUL character in statement text")
     if dialect == "postgres":
