@@ -103,7 +103,19 @@ def gateway_config(db_port: int, token_entry: dict[str, Any], state: Path) -> di
         "state": {"url": f"sqlite:///{state / 'wardgate.db'}"},
         "identity": {"tokens": [token_entry]},
         "resources": [resource],
-        "logging": {"level": "warning"},
+        "logging": {"level": "info"},  # as deployed, like pgbench_compare
+        # What an agent that may read gets: every statement classified; sysbench's
+        # BEGIN/COMMIT are session commands.
+        "policy": {
+            "default": "deny",
+            "rules": [
+                {
+                    "name": "bench-read",
+                    "when": {"groups": ["agents"], "resources": ["bench"]},
+                    "allow": ["read", "session"],
+                }
+            ],
+        },
     }
 
 
