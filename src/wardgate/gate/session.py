@@ -85,6 +85,14 @@ class GatewaySession:
         self._bytes_in = metrics.bytes.labels(*services.labels, Direction.CLIENT_TO_SERVER.value)
         self._bytes_out = metrics.bytes.labels(*services.labels, Direction.SERVER_TO_CLIENT.value)
         self._decision_timer = metrics.decision_seconds.labels(*services.labels)
+        self._command_counters: dict[tuple[str, str], Any] = {}  # (kind, action) → child
+        self._log_fields = {  # the same on every line of this session
+            "resource": services.resource,
+            "protocol": services.protocol,
+            "session": session_id,
+            "identity": identity.name,
+            "client": f"{client.address}:{client.port}",
+        }
         facts = SessionFacts(session_id, services.resource, services.protocol, identity, client)
         self._evidence = services.evidence.session(facts, database, credential.username)
         masking = services.masking
@@ -130,20 +138,27 @@ class GatewaySession:
                 )
         except Exception as exc:  # fail closed: a broken policy denies and says so
             decision = Decision(Action.DENY, rule="error", reason=f"policy error: {exc}")
-        decision = replace(decision, command_id=command_id)
+        decision = numbered(decision, command_id)
         elapsed = time.perf_counter() - started
         self._decision_timer.observe(elapsed)
         if decision.action is Action.REVIEW:
             decision = await self._review(command, decision, classification, on_hold)
         if decision.allowed and self._masking is not None:
             decision = await self._masking.check(command, decision)  # may deny (docs/masking.md)
-        self._services.metrics.commands.labels(
-            *self._services.labels, decision.kind, decision.action.value
-        ).inc()
-        self._log_decision(command, decision, classification)
+        self._count(decision)
         tables = [t.name for t in classification.tables] if classification else []
+        self._log_decision(command, decision, tables)
         self._evidence.decided(command, decision, self._services.policy.version, tables, elapsed)
         return decision
+
+    def _count(self, decision: Decision) -> None:
+        key = (decision.kind, decision.action.value)
+        counter = self._command_counters.get(key)
+        if counter is None:
+            services = self._services
+            counter = services.metrics.commands.labels(*services.labels, *key)
+            self._command_counters[key] = counter
+        counter.inc()
 
     async def _review(
         self,
@@ -174,9 +189,9 @@ class GatewaySession:
         except (OSError, RuntimeError, ValueError) as exc:  # the store failed: fail closed
             return replace(decision, action=Action.DENY, reason=f"review unavailable: {exc}")
 
-    def _log_decision(
-        self, command: Command, decision: Decision, classification: Classification | None
-    ) -> None:
+    def _log_decision(self, command: Command, decision: Decision, tables: list[str]) -> None:
+        if not self._services.log.enabled("info"):
+            return  # "command" is a log-only event: nothing else to do
         limit = self._services.max_statement_chars
         text = command.text if len(command.text) <= limit else command.text[:limit] + "…"
         self.event(
@@ -187,7 +202,7 @@ class GatewaySession:
             statement=text,
             kind=decision.kind,
             flags=sorted(decision.flags),
-            tables=[t.name for t in classification.tables] if classification else [],
+            tables=tables,
             decision=decision.action.value,
             reason=decision.reason,
             rule=decision.rule,
@@ -211,6 +226,8 @@ class GatewaySession:
             outcome = self._masking.scrub(outcome)  # an error may echo masked values
         self._evidence.reported(outcome)  # durable first; raises AuditUnavailable (fail closed)
         masked = self._masking.finish(outcome) if self._masking is not None else {}
+        if not self._services.log.enabled("info"):
+            return  # "command_done" is a log-only event
         self.event(
             "command_done",
             command_id=outcome.command_id,
@@ -222,15 +239,7 @@ class GatewaySession:
         )
 
     def event(self, name: str, **fields: Any) -> None:
-        self._services.log.emit(
-            name,
-            resource=self._services.resource,
-            protocol=self._services.protocol,
-            session=self._id,
-            identity=self._identity.name,
-            client=f"{self._client.address}:{self._client.port}",
-            **fields,
-        )
+        self._services.log.emit(name, **self._log_fields, **fields)
         self._evidence.event(name, fields)
 
     async def close(self, reason: str = "") -> None:
@@ -243,6 +252,21 @@ class GatewaySession:
         self.event("session_end", reason=reason, duration=duration, commands=self._sequence)
         await self._evidence.closed(reason, duration, self._sequence)
         await self._release(self._credential)
+
+
+def numbered(decision: Decision, command_id: str) -> Decision:
+    """`replace(decision, command_id=…)` without its generic field walk (per command)."""
+    return Decision(
+        decision.action,
+        decision.rule,
+        decision.reason,
+        command_id,
+        decision.max_rows,
+        decision.kind,
+        decision.flags,
+        decision.review_id,
+        decision.approved_by,
+    )
 
 
 def _needs_review(decision: Decision) -> str:

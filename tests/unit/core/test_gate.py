@@ -199,6 +199,26 @@ def test_policy_fields_kept_but_command_id_is_the_sessions() -> None:
     assert (decision.action, decision.rule, decision.kind) == (Action.REVIEW, "agents", "write")
 
 
+def test_numbering_a_decision_keeps_every_other_field() -> None:
+    from dataclasses import fields, replace
+
+    from wardgate.gate.session import numbered
+
+    decision = Decision(
+        Action.ALLOW,
+        "r",
+        "why",
+        "old",
+        max_rows=5,
+        kind="read",
+        flags=frozenset({"f"}),
+        review_id="rv",
+        approved_by=("bob",),
+    )
+    assert numbered(decision, "s-1") == replace(decision, command_id="s-1")
+    assert len(fields(Decision)) == 9  # a new field must be copied by `numbered` too
+
+
 def test_policy_that_raises_denies_with_rule_error() -> None:
     h = harness(ExplodingPolicy())
     session = h.session()
