@@ -26,11 +26,14 @@ GENESIS = "0" * 64
 FORMAT_VERSION = 1
 
 
+_encode = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+).encode  # one encoder for every record, not one per `json.dumps` call
+
+
 def canonical(record: Mapping[str, Any]) -> bytes:
     """The canonical JSON bytes of `record` (sorted keys, no whitespace, UTF-8)."""
-    return json.dumps(
-        record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    return _encode(record).encode("utf-8")
 
 
 def _digest(body: bytes, key: bytes | None) -> str:

@@ -78,6 +78,7 @@ class AuditLog:
         self._retry_interval = retry_interval
         self._failed_at: float | None = None
         self._listeners: list[Callable[[Sealed], None]] = []
+        self._record_counters: dict[str, Any] = {}  # record type → its counter child
         self._sync_task: asyncio.Task[None] | None = None
         self._opened = False
 
@@ -151,7 +152,12 @@ class AuditLog:
                 raise AuditUnavailable("the audit journal is unavailable")
             self._recover()
         sealed = self._append(self._seal(record_type, fields))
-        self._metrics.audit_records.labels(record_type).inc()
+        counter = self._record_counters.get(record_type)
+        if counter is None:
+            counter = self._record_counters[record_type] = self._metrics.audit_records.labels(
+                record_type
+            )
+        counter.inc()
         return sealed
 
     def _seal(self, record_type: str, fields: Mapping[str, Any]) -> Sealed:
