@@ -25,7 +25,6 @@ from wardgate_postgres import sqlstate
 from wardgate_postgres.codec import (
     Bind,
     Close,
-    CommandComplete,
     ErrorResponse,
     Execute,
     Frame,
@@ -37,13 +36,14 @@ from wardgate_postgres.codec import (
     PasswordMessage,
     ProtocolViolation,
     Query,
-    ReadyForQuery,
     Sync,
     Terminate,
     UnknownMessage,
+    complete_tag,
     decode_backend,
     decode_frontend,
     frontend_name,
+    ready_status,
 )
 from wardgate_postgres.frames import error, fatal, notice
 from wardgate_postgres.masking import ResultMasking
@@ -463,9 +463,7 @@ class Relay:
         """Update the tracker for one non-row frame; returns the bytes to send."""
         tracker, kind = self.tracker, frame.type
         if kind == _COMMAND_COMPLETE:
-            message = decode_backend(frame)
-            assert isinstance(message, CommandComplete)
-            outcomes += tracker.on_complete(message.tag)
+            outcomes += tracker.on_complete(complete_tag(frame))
         elif kind in (_EMPTY_QUERY, _PORTAL_SUSPENDED):
             outcomes += tracker.on_complete("")
         elif kind == _ERROR:
@@ -475,9 +473,7 @@ class Relay:
             outcomes += finished
             return replacement or frame.raw
         elif kind == _READY:
-            message = decode_backend(frame)
-            assert isinstance(message, ReadyForQuery)
-            outcomes += tracker.on_ready(message.status)
+            outcomes += tracker.on_ready(ready_status(frame))
         elif kind == _PARAMETER_STATUS:
             self._parameter(frame)
         return frame.raw

@@ -48,7 +48,9 @@ from .backend import (
     ReadyForQuery,
     RowDescription,
     backend_name,
+    complete_tag,
     decode_backend,
+    ready_status,
 )
 from .copy import CopyData, CopyDone
 from .datarow import DataRow, datarow_values, encode_datarow
@@ -169,6 +171,7 @@ __all__ = [
     "Terminate",
     "UnknownMessage",
     "backend_name",
+    "complete_tag",
     "datarow_values",
     "decode_backend",
     "decode_frontend",
@@ -177,4 +180,5 @@ __all__ = [
     "encode_datarow",
     "encode_startup",
     "frontend_name",
+    "ready_status",
 ]

@@ -366,6 +366,30 @@ def decode_backend(frame: Frame) -> BackendMessage:
     return message
 
 
+def complete_tag(frame: Frame) -> str:
+    """A CommandComplete's tag, read straight from the frame (relayed per command).
+
+    An ASCII tag with its one NUL at the end is the common case; anything else takes
+    the strict decoder, which raises `ProtocolViolation` exactly as before.
+    """
+    body = frame.raw[5:]
+    if body[-1:] == b"\0" and body.find(b"\0") == len(body) - 1 and body.isascii():
+        return body[:-1].decode("ascii")
+    message = decode_backend(frame)
+    assert isinstance(message, CommandComplete)
+    return message.tag
+
+
+def ready_status(frame: Frame) -> str:
+    """A ReadyForQuery's transaction status ('I', 'T' or 'E'), strict on anything else."""
+    body = frame.raw[5:]
+    if body in (b"I", b"T", b"E"):
+        return chr(body[0])
+    message = decode_backend(frame)
+    assert isinstance(message, ReadyForQuery)
+    return message.status
+
+
 def backend_name(type_code: int) -> str:
     """The spec name for a backend type byte ('?' if unknown), for errors and audit."""
     entry = _DECODERS.get(type_code)

@@ -127,3 +127,37 @@ def test_datarow_values_rejects_malformed() -> None:
     for body in (b"", b"\x00", b"\x00\x01\x00\x00", b"\x00\x01\xff\xff\xff\xfe", b"\x00\x00z"):
         with pytest.raises(ProtocolViolation):
             datarow_values(body)
+
+
+# The relay reads CommandComplete tags and ReadyForQuery statuses straight from the
+# frame; every body must give what the strict decoder gives, or raise as it does.
+_FAST_READ_BODIES = [
+    b"SELECT 1\x00",
+    b"\x00",
+    b"INSERT 0 5\x00",
+    b"S\xc3\xa9LECT 1\x00",  # non-ASCII: the strict path
+    b"SELECT 1",  # no NUL
+    b"",
+    b"SELECT\x001\x00",  # trailing bytes
+    b"\xff\x00",  # invalid UTF-8
+    b"I",
+    b"T",
+    b"E",
+    b"X",
+    b"II",
+]
+
+
+@pytest.mark.parametrize("body", _FAST_READ_BODIES)
+def test_complete_tag_and_ready_status_match_the_strict_decoder(body: bytes) -> None:
+    from wardgate_postgres.codec import complete_tag, ready_status
+
+    for kind, read, field in (("C", complete_tag, "tag"), ("Z", ready_status, "status")):
+        frame = Frame(ord(kind), body)
+        try:
+            expected = getattr(decode_backend(frame), field)
+        except ProtocolViolation:
+            with pytest.raises(ProtocolViolation):
+                read(frame)
+        else:
+            assert read(frame) == expected
