@@ -9,10 +9,12 @@ uvicorn in its own process):
   per 1 MB stream and MB/s.
 
 Targets: `direct` (the upstream), `wardgate` (http resource, credential injected,
-masking off: the relay's floor), `wardgate_masked` (value detectors and a field rule
-on every JSON string and SSE event). Results go to `benchmarks/results/http_compare.json`
-and the ratios are printed. Load generator, gateway and upstream share the machine,
-so absolute numbers are pessimistic; compare the ratios.
+no `masking` section: the relay's floor), `wardgate_masked` (a second gateway whose
+`masking` section has value detectors and a field rule, applied to every JSON string
+and SSE event; masking is one section per gateway, for every resource). Results go
+to `benchmarks/results/http_compare.json` and the ratios are printed. Load
+generator, gateways and upstream share the machine, so absolute numbers are
+pessimistic; compare the ratios.
 
     .venv/bin/python -m benchmarks.http_compare [--seconds 5] [--concurrency 8] [--streams 10]
 """
@@ -45,28 +47,32 @@ def start_upstream(procs: Processes) -> str:
     return line
 
 
-def gateway_config(upstream: str, token: Any) -> dict[str, Any]:
-    def resource(name: str, masking: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "name": name,
-            "protocol": "http",
-            "listen": "127.0.0.1:0",
-            "upstream": {"url": upstream, "masking": masking},
-            "credentials": {
-                "header": {"name": "Authorization", "value": "Bearer bench-upstream-key"}
-            },
-        }
+MASKING = [
+    {"name": "fields", "fields": ["*.password"], "strategy": "redact"},
+    {
+        "name": "secrets",
+        "detectors": ["aws_access_key", "private_key", "jwt", "credit_card"],
+        "strategy": "redact",
+    },
+]
 
-    return {
+
+def gateway_config(upstream: str, token: Any, masked: bool) -> dict[str, Any]:
+    resource = {
+        "name": "http",
+        "protocol": "http",
+        "listen": "127.0.0.1:0",
+        "upstream": {"url": upstream},
+        "credentials": {"header": {"name": "Authorization", "value": "Bearer bench-upstream-key"}},
+    }
+    config = {
         "admin": {"listen": "127.0.0.1:0"},
         "logging": {"level": "warning"},
         "identity": {"tokens": [token.entry]},
-        "resources": [
-            resource("plain", {"detectors": False}),
-            resource("masked", {"detectors": True, "fields": ["*.password"]}),
-        ],
+        "resources": [resource],
         "policy": {"default": "deny", "rules": [{"name": "bench", "allow": ["all"]}]},
     }
+    return config | ({"masking": MASKING} if masked else {})
 
 
 async def small_json(
@@ -161,17 +167,19 @@ def main(argv: list[str] | None = None) -> int:
     token = new_token()
     with tempfile.TemporaryDirectory() as workdir, Processes() as procs:
         upstream = start_upstream(procs)
-        server = start_wardgate(procs, gateway_config(upstream, token), Path(workdir))
         auth = {"Authorization": f"Bearer {token.secret}"}
 
-        def via(resource: str) -> str:
-            host, port = server.address(resource)
+        def via(masked: bool) -> str:
+            workspace = Path(workdir) / ("masked" if masked else "plain")
+            workspace.mkdir()
+            server = start_wardgate(procs, gateway_config(upstream, token, masked), workspace)
+            host, port = server.address("http")
             return f"http://{host}:{port}"
 
         targets = {
             "direct": (upstream, {}),
-            "wardgate": (via("plain"), auth),
-            "wardgate_masked": (via("masked"), auth),
+            "wardgate": (via(False), auth),
+            "wardgate_masked": (via(True), auth),
         }
         results = asyncio.run(measure(targets, args))
     summary = ratios(results)

@@ -14,11 +14,11 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from wardgate_http.detect import Scanner
 from wardgate_http.headers import Headers, content_encoding, content_type, is_json, is_sse
 from wardgate_http.jsonstream import JsonStreamMasker, MaskingError, TextStreamMasker
+from wardgate_http.literals import MARK, held_suffix
 from wardgate_http.llm import LlmEvidence
-from wardgate_http.masker import FieldMasker
+from wardgate_http.masker import BodyMasker
 from wardgate_http.sse import SseMasker
 
 EVIDENCE_CAP = 1024 * 1024  # bytes of a non-streamed LLM response kept to read its usage
@@ -87,17 +87,9 @@ class LiteralFilter:
 
     def feed(self, data: bytes) -> bytes:
         text = self._replace(self._held + data)
-        cut = len(text) - self._prefix_at_end(text)
+        cut = len(text) - held_suffix(text, self.literals)
         self._held = text[cut:]
         return text[:cut]
-
-    def _prefix_at_end(self, text: bytes) -> int:
-        """Length of the longest end of `text` that may begin a secret (held back)."""
-        for size in range(min(len(text), max(map(len, self.literals)) - 1), 0, -1):
-            tail = text[-size:]
-            if any(literal.startswith(tail) for literal in self.literals):
-                return size
-        return 0
 
     def close(self) -> bytes:
         rest, self._held = self._replace(self._held), b""
@@ -105,7 +97,7 @@ class LiteralFilter:
 
     def _replace(self, data: bytes) -> bytes:
         for literal in self.literals:
-            data = data.replace(literal, b"[masked:credential]")
+            data = data.replace(literal, MARK.encode())
         return data
 
 
@@ -116,7 +108,7 @@ def rewrites(body: BodyFilter) -> bool:
     return not isinstance(body, Passthrough)
 
 
-def inspects(headers: Headers, masker: FieldMasker, evidence: LlmEvidence | None) -> bool:
+def inspects(headers: Headers, masker: BodyMasker, evidence: LlmEvidence | None) -> bool:
     """Whether the body must be read (masked or observed) rather than relayed blind."""
     kind = content_type(headers)
     textual = is_json(headers) or is_sse(headers) or kind.startswith("text/")
@@ -124,20 +116,14 @@ def inspects(headers: Headers, masker: FieldMasker, evidence: LlmEvidence | None
 
 
 def response_filter(
-    headers: Headers,
-    masker: FieldMasker,
-    scanner: Scanner | None,
-    evidence: LlmEvidence | None,
-    window: int,
+    headers: Headers, masker: BodyMasker, evidence: LlmEvidence | None, window: int
 ) -> BodyFilter:
     if not inspects(headers, masker, evidence):
         return Passthrough()
-    if evidence is None and not masker.fields and scanner is not None and not scanner.detectors:
-        literals = {s.encode() for s in scanner.literals}
-        literals |= {s.replace(b"/", b"\\/") for s in literals}  # JSON may escape "/"
-        inner: BodyFilter = LiteralFilter(tuple(literals))
+    if evidence is None and not masker.fields and not masker.detectors:
+        inner: BodyFilter = LiteralFilter(masker.literals.as_bytes())
     else:
-        inner = _by_type(headers, masker, scanner, evidence, window)
+        inner = _by_type(headers, masker, evidence, window)
     encoding = content_encoding(headers)
     if encoding in ("gzip", "x-gzip", "deflate"):
         return Inflate(inner)
@@ -147,21 +133,17 @@ def response_filter(
 
 
 def _by_type(
-    headers: Headers,
-    masker: FieldMasker,
-    scanner: Scanner | None,
-    evidence: LlmEvidence | None,
-    window: int,
+    headers: Headers, masker: BodyMasker, evidence: LlmEvidence | None, window: int
 ) -> BodyFilter:
     if is_sse(headers):
         observe = (lambda _name, data: evidence.response(data)) if evidence else None
         api = evidence.api if evidence else ""
-        return SseMasker(api, masker, scanner, window, observe)
+        return SseMasker(api, masker, window, observe)
     if is_json(headers):
-        inner: BodyFilter = JsonStreamMasker(masker, scanner or Scanner())
+        inner: BodyFilter = JsonStreamMasker(masker, window=window)
         if not masker.active:
             inner = Passthrough()
         return EvidenceTee(inner, evidence) if evidence is not None else inner
-    if scanner is None:
+    if not masker.scans:
         return Passthrough()
-    return TextStreamMasker(scanner, window)
+    return TextStreamMasker(masker, window)

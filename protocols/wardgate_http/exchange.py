@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 import h11
 
 from wardgate.seam import Command, Decision, Outcome, Session
-from wardgate_http.detect import BUILTIN, Scanner
 from wardgate_http.errors import ErrorReply, refusal
 from wardgate_http.headers import header, is_json
+from wardgate_http.literals import Literals, credential_literals
 from wardgate_http.llm import LlmEvidence, detect_api, request_attributes
-from wardgate_http.masker import FieldMasker, dumps, mask_tree
+from wardgate_http.masker import BodyMasker, dumps, leaves, mask_tree
 from wardgate_http.relay import Relay
 from wardgate_http.target import BadTarget, Target, parse_target
 
@@ -39,9 +39,18 @@ class Exchange:
         self.body: bytes | None = None  # the request body when read whole
         self.secrets: tuple[str, ...] = ()
         self.evidence: LlmEvidence | None = None
-        literals = _credential_literals(session.credential.headers)
-        detectors = BUILTIN if self.settings.masking.detectors else ()
-        self.scanner = Scanner(detectors, literals) if detectors or literals else None
+        self.prompt: Any = None  # the inspected JSON body, detectors applied (for evidence)
+        self.literals = Literals(credential_literals(session.credential.headers))
+        self._plan = session.masking_plan("", ())  # the core's `masking:` rules for documents
+
+    def body_masker(self, response: bool) -> BodyMasker:
+        """Responses: field rules, detectors, the credential; requests: detectors only."""
+        plan = self._plan
+        if response:
+            return BodyMasker(
+                plan.masker, fields=plan.fields, detectors=plan.detectors, literals=self.literals
+            )
+        return BodyMasker(plan.masker, fields=False, detectors=plan.detectors)
 
     async def run(self) -> bool:
         """Serve the request; False when the connection cannot carry another one."""
@@ -50,7 +59,7 @@ class Exchange:
         upgrade = self._upgrade()
         api = detect_api(target.path)
         attributes = {"method": self.method, "path": target.path}
-        parsed = await self._inspect_body(api, attributes)
+        await self._inspect_body(api, attributes)
         decision = await self.session.decide(
             Command("request", f"{self.method} {target.path}", attributes=attributes)
         )
@@ -58,14 +67,14 @@ class Exchange:
             await self._refused(decision, _decision_reply(decision))
             return self._body_read
         if self.secrets and self.settings.request_secrets == "deny":
-            message = f"the request body contains a secret ({', '.join(sorted(set(self.secrets)))})"
+            message = f"the request body contains a secret ({', '.join(self.secrets)})"
             await self._refused(
                 decision, ErrorReply(403, "secret_in_request", f"wardgate: {message}")
             )
             return self._body_read
         if api:
             self.evidence = LlmEvidence(api)
-            self.evidence.request(parsed, FieldMasker((), self.scanner))
+            self.evidence.request(self.prompt)
         return await Relay(self, decision, target, upgrade).run()
 
     def _end_empty_body(self) -> None:
@@ -105,30 +114,37 @@ class Exchange:
             403, "upgrade_refused", f"wardgate: upgrading to {token!r} is not allowed here"
         )
 
-    async def _inspect_body(self, api: str, attributes: dict[str, str]) -> Any:
+    async def _inspect_body(self, api: str, attributes: dict[str, str]) -> None:
         """Read a JSON body whole (bounded) for policy attributes and secret scanning."""
         if not self._inspectable():
-            return None
+            return
         self.body = await self._read_whole(self.settings.max_inspect_bytes)
         try:
             parsed = json.loads(self.body) if self.body else None
         except ValueError:
-            return None
+            return
         attributes.update(request_attributes(api, parsed))
-        if self.scanner is not None:
-            masker = FieldMasker((), Scanner(self.scanner.detectors, ()))
-            masked, changed = mask_tree(parsed, masker)
-            self.secrets = tuple(masker.found)
-            if self.secrets:
-                attributes["secrets"] = ",".join(sorted(set(self.secrets)))
-                self.session.event(
-                    "request_secrets",
-                    detectors=sorted(set(self.secrets)),
-                    action=self.settings.request_secrets,
-                )
-            if changed and self.settings.request_secrets == "mask":
-                self.body = dumps(masked)
-        return parsed
+        self.prompt = self._request_secrets(parsed, attributes)
+
+    def _request_secrets(self, parsed: Any, attributes: dict[str, str]) -> Any:
+        """Detectors over an inspected body; `request_secrets: mask` forwards it masked.
+
+        Returns the body as evidence may keep it (masked unless nothing was found).
+        """
+        masker = self.body_masker(response=False)
+        names = sorted({name for leaf in leaves(parsed) for name in masker.detect(leaf)})
+        if not names:
+            return parsed
+        self.secrets = tuple(names)
+        attributes["secrets"] = ",".join(names)
+        action = self.settings.request_secrets
+        self.session.event("request_secrets", detectors=names, action=action)
+        if action == "deny":
+            return parsed  # refused after the decision; nothing is forwarded or kept
+        masked, changed = mask_tree(parsed, masker)
+        if changed and action == "mask":
+            self.body = dumps(masked)
+        return masked
 
     def _inspectable(self) -> bool:
         headers = self.request.headers
@@ -182,13 +198,3 @@ def _decision_reply(decision: Decision) -> ErrorReply:
     if decision.reason:
         message += f": {decision.reason}"
     return ErrorReply(403, kind, message)
-
-
-def _credential_literals(headers: Any) -> tuple[str, ...]:
-    literals: list[str] = []
-    for value in headers.values():
-        literals.append(value)
-        scheme, _, rest = value.partition(" ")
-        if rest.strip() and scheme.isalpha():
-            literals.append(rest.strip())
-    return tuple(literals)

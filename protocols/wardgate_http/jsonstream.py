@@ -4,9 +4,11 @@ A token scanner over the bytes seen so far keeps a stack of open containers, so
 each string value is known by its path (`data.0.email`). Everything except string
 values passes through as the upstream sent it; a string value is held from its
 opening quote until its closing quote, passed to the masker, and re-encoded only
-if the masker changed it. What is held at any moment is one unfinished token,
-capped by `max_token` (a longer one fails closed: `MaskingError`). Bytes that are
-not JSON switch the rest of the body to text scanning (`TextStreamMasker`).
+if the masker changed it. Numbers and literals go to the masker as JSON text too
+(a field rule's path, a card number sent as a number). What is held at any moment
+is one unfinished token, capped by `max_token` (a longer one fails closed:
+`MaskingError`). Bytes that are not JSON switch the rest of the body to text
+scanning (`TextStreamMasker`).
 """
 
 from __future__ import annotations
@@ -16,9 +18,8 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from wardgate_http.detect import Scanner
 from wardgate_http.lookbehind import TextChannel
-from wardgate_http.masker import Masker, Path
+from wardgate_http.masker import BodyMasker, Path
 
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _SPACE = re.compile(rb"[ \t\r\n]+")
@@ -39,9 +40,9 @@ class _Frame:
 
 @dataclass(slots=True)
 class JsonStreamMasker:
-    masker: Masker
-    scanner: Scanner = field(default_factory=Scanner)  # for a body that is not JSON after all
+    masker: BodyMasker
     max_token: int = 1024 * 1024
+    window: int = 4096  # look-behind of a body that is not JSON after all
     _buffer: bytes = b""
     _stack: list[_Frame] = field(default_factory=list)
     _text: TextStreamMasker | None = None
@@ -121,7 +122,7 @@ class JsonStreamMasker:
             frame.key, frame.expect_key = value, False
             out += raw
         else:
-            masked = self.masker(self._path(), value)
+            masked = self.masker.string(self._path(), value)
             out += raw if masked == value else json.dumps(masked, ensure_ascii=False).encode()
         return match.end()
 
@@ -133,12 +134,14 @@ class JsonStreamMasker:
             return -1  # a number may continue in the next chunk
         if not _JSON_SCALAR.fullmatch(match.group(0)):
             return self._to_text(buffer, position, out)
-        out += match.group(0)
+        raw = match.group(0).decode("ascii")
+        masked = self.masker.scalar(self._path(), raw)
+        out += match.group(0) if masked == raw else masked.encode()
         return match.end()
 
     def _to_text(self, buffer: bytes, position: int, out: bytearray) -> int:
         """Not JSON after all: scan the rest as text with the detectors."""
-        self._text = TextStreamMasker(self.scanner)
+        self._text = TextStreamMasker(self.masker, self.window)
         out += self._text.feed(buffer[position:])
         return len(buffer)
 
@@ -147,7 +150,7 @@ class JsonStreamMasker:
 class TextStreamMasker:
     """Detectors over a UTF-8 text body, with the bounded look-behind between chunks."""
 
-    scanner: Scanner
+    masker: BodyMasker
     window: int = 4096
     _decoder: codecs.IncrementalDecoder = field(
         default_factory=lambda: codecs.getincrementaldecoder("utf-8")("replace")
@@ -156,7 +159,7 @@ class TextStreamMasker:
 
     def _text_channel(self) -> TextChannel:
         if self._channel is None:
-            self._channel = TextChannel(self.scanner, self.window)
+            self._channel = TextChannel(self.masker, self.window)
         return self._channel
 
     def feed(self, data: bytes) -> bytes:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from wardgate_http.masker import Masker, Path, mask_tree
+from wardgate_http.masker import Path
 
 APIS: tuple[tuple[str, str], ...] = (  # (path suffix, api name), first match wins
     ("/chat/completions", "openai.chat"),
@@ -120,13 +120,13 @@ class LlmEvidence:
     finish_reasons: list[str] = field(default_factory=list)
     response_model: str = ""
 
-    def request(self, body: Any, masker: Masker) -> None:
+    def request(self, body: Any) -> None:
+        """The request's JSON body, already masked by the detectors (`Exchange`)."""
         if not isinstance(body, dict):
             return
         self.model = str(body.get("model") or "")
         self.stream = bool(body.get("stream"))
-        prompt = {k: body[k] for k in PROMPT_FIELDS if k in body}
-        self.prompt = _truncate(mask_tree(prompt, masker)[0])
+        self.prompt = _truncate({k: body[k] for k in PROMPT_FIELDS if k in body})
 
     def response(self, data: Any) -> None:
         """A whole JSON response, or one streamed event's data."""

@@ -22,7 +22,6 @@ from wardgate_http.body import BodyFilter, Passthrough, response_filter, rewrite
 from wardgate_http.errors import refusal
 from wardgate_http.headers import client_headers, header, is_json, upstream_headers
 from wardgate_http.jsonstream import JsonStreamMasker, MaskingError, TextStreamMasker
-from wardgate_http.masker import FieldMasker
 from wardgate_http.target import Target
 from wardgate_http.upstream import UpstreamConnection, UpstreamError, connect
 
@@ -43,8 +42,8 @@ class Relay:
         self.session = exchange.session
         self.decision, self.target, self.upgrade = decision, target, upgrade
         self.bytes_out = 0
-        self.masker = FieldMasker(self.settings.masking.fields, exchange.scanner)
-        self.request_masker = FieldMasker((), exchange.scanner)
+        self.masker = exchange.body_masker(response=True)
+        self.request_masker = exchange.body_masker(response=False)
         self._request_body: BodyFilter | None = self._request_filter()
 
     async def run(self) -> bool:
@@ -119,13 +118,15 @@ class Relay:
         return self._request_body is not None
 
     def _request_filter(self) -> BodyFilter | None:
-        scanner = self.x.scanner
-        if scanner is None or self.settings.request_secrets == "log":
+        masker = self.request_masker
+        if not masker.detectors or self.settings.request_secrets == "log":
             return None
         kind = (header(self.x.request.headers, b"content-type") or b"").decode("latin-1").lower()
         if is_json(self.x.request.headers):
-            return JsonStreamMasker(self.request_masker, scanner)
-        return TextStreamMasker(scanner) if kind.startswith("text/") else None
+            return JsonStreamMasker(masker, window=self.settings.lookbehind)
+        return (
+            TextStreamMasker(masker, self.settings.lookbehind) if kind.startswith("text/") else None
+        )
 
     async def _send_request(self, upstream: UpstreamConnection) -> None:
         path = self.settings.prefix + self.target.forwarded
@@ -159,9 +160,9 @@ class Relay:
                 return
 
     def _check_secrets(self, upstream: UpstreamConnection) -> None:
-        if self.masker.scanner is None or self.settings.request_secrets != "deny":
+        if self.settings.request_secrets != "deny":
             return
-        found = [name for name in self.request_masker.found if name != "field"]
+        found = list(self.request_masker.found)
         if found:
             upstream.close()
             raise refusal(
@@ -205,11 +206,7 @@ class Relay:
             return await self._tunnel(upstream, response)
         try:
             body = response_filter(
-                response.headers,
-                self.masker,
-                self.x.scanner,
-                self.x.evidence,
-                self.settings.masking.lookbehind,
+                response.headers, self.masker, self.x.evidence, self.settings.lookbehind
             )
         except MaskingError as exc:
             await self._fail(502, "uninspectable_response", f"wardgate: {exc}")
@@ -264,7 +261,7 @@ class Relay:
         )
 
     def _literals(self) -> tuple[str, ...]:
-        return self.x.scanner.literals if self.x.scanner is not None else ()
+        return self.x.literals.values
 
     async def _fail(self, status: int, kind: str, message: str) -> None:
         await self.session.report(

@@ -2,32 +2,19 @@
 
 A plain dataclass: the core validates the YAML mapping into it, the plugin never
 sees YAML. Timeouts bound every wait on a client (slow-loris) and on the upstream.
+Body masking is configured in the gateway's `masking:` section like every other
+protocol's (docs/masking.md); `upstream.masking` is gone and refused with a hint.
 """
 
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 SecretAction = Literal["mask", "deny", "log"]
 IDENTITY_HEADERS = ("proxy-authorization", "authorization", "x-api-key")
-
-
-@dataclass(frozen=True, slots=True)
-class HttpMasking:
-    """Body masking until the core's masking plan covers HTTP bodies.
-
-    `fields`: globs over dotted JSON paths (`data.*.email`, `*.password`); list
-    indexes are `*`-matchable path parts. `detectors`: run the value detectors over
-    every string in JSON bodies and SSE `data:` JSON, with a cross-event look-behind
-    on streamed model text.
-    """
-
-    fields: tuple[str, ...] = ()
-    detectors: bool = True
-    lookbehind: int = 4096  # characters of streamed text held back at most (a PEM key fits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +34,8 @@ class HttpUpstream:
     body_timeout: float = 30.0  # longest silence inside a request body
     response_timeout: float = 300.0  # longest silence from the upstream (model latency)
     session_max_age: float = 60.0  # re-lease the credential at the next request after this
-    masking: HttpMasking = field(default_factory=HttpMasking)
+    lookbehind: int = 4096  # characters of streamed text held back at most (a PEM key fits)
+    masking: Any = None  # removed in 0.2: refused, see __post_init__
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.url)
@@ -59,6 +47,14 @@ class HttpUpstream:
             raise ValueError("upstream.url must not carry a query or fragment")
         if self.request_secrets not in ("mask", "deny", "log"):
             raise ValueError("request_secrets must be mask, deny or log")
+        if self.masking is not None:
+            raise ValueError(
+                "upstream.masking was removed: body masking now comes from the top-level "
+                "`masking:` section (field paths as a rule's `fields`, value detectors as its "
+                "`detectors`; the look-behind is upstream.lookbehind), see docs/http.md"
+            )
+        if self.lookbehind < 64:
+            raise ValueError("upstream.lookbehind must be at least 64 characters")
 
     @property
     def tls(self) -> bool:

@@ -19,10 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from wardgate_http.detect import Scanner
 from wardgate_http.llm import Channel, stream_ends, stream_texts
 from wardgate_http.lookbehind import TextChannel
-from wardgate_http.masker import Masker, Path, dumps, mask_tree
+from wardgate_http.masker import BodyMasker, DocumentMasker, Path, Skipping, dumps, mask_tree
 
 _EVENT_END = re.compile(rb"(?:\r\n|\r|\n)(?:\r\n|\r|\n)")
 _LINE = re.compile(rb"\r\n|\r|\n")
@@ -97,8 +96,7 @@ class _Template:
 @dataclass(slots=True)
 class SseMasker:
     api: str
-    masker: Masker
-    scanner: Scanner | None
+    masker: BodyMasker
     window: int = 4096
     observe: Observer | None = None
     max_event: int = 1024 * 1024
@@ -116,19 +114,16 @@ class SseMasker:
         out = self._event(rest) if rest.strip() else b""
         return out + self._flush(None)
 
-    @property
-    def found(self) -> list[str]:
-        return [name for channel in self._channels.values() for name in channel.found]
-
     def _event(self, raw: bytes) -> bytes:
         event = Event.parse(raw)
         data = _decode(event.data)
         if self.observe is not None:
             self.observe(event.name, data)
-        ends = stream_ends(self.api, event.name, data) if self.scanner else []
+        scans = self.masker.scans
+        ends = stream_ends(self.api, event.name, data) if scans else []
         if not isinstance(data, dict | list):
             return self._flush(ends) + self._plain(event, raw)
-        texts = stream_texts(self.api, event.name, data) if self.scanner else []
+        texts = stream_texts(self.api, event.name, data) if scans else []
         skip = {path for _, path in texts}
         masked, changed = mask_tree(data, _skipping(self.masker, skip))
         for channel, path in texts:
@@ -141,14 +136,13 @@ class SseMasker:
         return flushed + (event.encode(dumps(masked).decode()) if changed else raw)
 
     def _plain(self, event: Event, raw: bytes) -> bytes:
-        if self.scanner is None or not event.data:
+        if not self.masker.scans or not event.data:
             return raw
-        masked = self.masker((), event.data)
+        masked = self.masker.text(event.data)
         return raw if masked == event.data else event.encode(masked)
 
     def _text(self, channel: Channel, path: Path, event: Event, data: Any) -> Any:
-        assert self.scanner is not None
-        stream = self._channels.setdefault(channel, TextChannel(self.scanner, self.window))
+        stream = self._channels.setdefault(channel, TextChannel(self.masker, self.window))
         released = stream.feed(_get(data, path))
         self._templates[channel] = _Template(event, data, path)
         return _set(data, path, released)
@@ -184,10 +178,8 @@ def _decode(text: str) -> Any:
         return text
 
 
-def _skipping(masker: Masker, skip: set[Path]) -> Masker:
-    if not skip:
-        return masker
-    return lambda path, value: value if path in skip else masker(path, value)
+def _skipping(masker: BodyMasker, skip: set[Path]) -> DocumentMasker:
+    return Skipping(masker, skip) if skip else masker
 
 
 def _get(data: Any, path: Path) -> str:

@@ -172,6 +172,23 @@ class ValueMasker(Protocol):
         """Server text that can echo data: error/notice fields, notification payloads."""
         ...
 
+    # -- documents (HTTP bodies): field paths, findings, text that arrives in pieces --
+
+    def field(self, path: tuple[str | int, ...]) -> ColumnMask | None:
+        """The mask a `fields` rule gives the value at `path` (keys and array indexes
+        from the document's root) or at one of its ancestors; None when none does."""
+        ...
+
+    def detect(self, value: str) -> tuple[str, ...]:
+        """Names of the detectors that find something in `value`; counts nothing."""
+        ...
+
+    def hold(self, text: str) -> int:
+        """For text that arrives in pieces: the index from which `text` must be held
+        back, since a detector match may be forming at its end (or straddles that
+        point); `len(text)` when all of it may be released (through `scan`)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class MaskingPlan:
@@ -180,12 +197,15 @@ class MaskingPlan:
     `masker` is set whenever masking is configured for the session (even with
     nothing to rewrite in this shape: it scrubs messages). `withhold` is a reason
     to send no rows at all (fail closed), rendered by the plugin as an error.
+    The session's plan for free text (`masking_plan("", ())`) says in `detectors`
+    and `fields` whether value detectors and field-path rules are configured.
     """
 
     columns: tuple[ColumnMask, ...] = ()
     detectors: bool = False
     masker: ValueMasker | None = None
     withhold: str = ""
+    fields: bool = False
 
     @property
     def empty(self) -> bool:
@@ -314,8 +334,9 @@ class Session(Protocol):
         """The masking plan for a result shape of the given command.
 
         Computed once per shape and cached; cheap to call per result. `command_id`
-        "" asks for the session's plan for messages (errors, notices, notifications)
-        and results nothing described (`active` then means: fail closed).
+        "" asks for the session's plan for messages (errors, notices, notifications),
+        documents (HTTP bodies) and results nothing described (`active` then means:
+        fail closed).
         """
         ...
 

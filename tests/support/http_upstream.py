@@ -10,7 +10,9 @@ optionally over TLS. It speaks:
 - a plain JSON service: `GET /api/items`, `POST /api/echo` (echoes method, path,
   headers and body), `POST /api/upload` (size and sha256 of the body),
   `GET /api/gzip`, `GET /api/slow?seconds=S`, `GET /sse/bulk?bytes=N` (N bytes
-  of events), `GET /api/credential` (echoes the injected credential).
+  of events), `GET /api/credential` (echoes the injected credential),
+  `GET /api/cards` (a card number sent as a JSON number);
+- a WebSocket at `/ws/echo` that answers each text message with `echo: …`.
 
 The model's reply is `REPLY` unless the last user message starts with `say:`;
 then it is the rest of that message. Streamed replies are cut into pieces of
@@ -35,7 +37,8 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 REPLY = "Hello from the fixture model."
 ITEMS = [
@@ -244,6 +247,19 @@ async def credential(request: Request) -> Response:
     return JSONResponse({"you_sent": request.headers.get("authorization", "")})
 
 
+async def cards(request: Request) -> Response:
+    return JSONResponse({"cards": [{"holder": "alice", "number": 4111111111111111, "cvv": 123}]})
+
+
+async def ws_echo(websocket: WebSocket) -> None:
+    await websocket.accept()
+    try:
+        while True:
+            await websocket.send_text("echo: " + await websocket.receive_text())
+    except WebSocketDisconnect:
+        pass
+
+
 async def bulk(request: Request) -> Response:
     total = int(request.query_params.get("bytes", str(1024 * 1024)))
     piece = json.dumps(
@@ -274,6 +290,8 @@ def app() -> Starlette:
             Route("/api/slow", slow),
             Route("/api/credential", credential),
             Route("/sse/bulk", bulk),
+            Route("/api/cards", cards),
+            WebSocketRoute("/ws/echo", ws_echo),
         ]
     )
 

@@ -1,8 +1,9 @@
 """The `masking` section of wardgate.yaml (DESIGN.md, "Configuration", "Masking").
 
 Each rule names the values it protects — source columns by glob (`table.column`,
-`schema.table.column`, `*.password`) and/or value detectors — and the strategy that
-rewrites them. Unknown detector names and strategies are configuration errors, so a
+`schema.table.column`, `*.password`), document fields by glob over their dotted
+path (`fields`: JSON bodies of HTTP resources) and/or value detectors — and the
+strategy that rewrites them. Unknown detector names and strategies are configuration errors, so a
 typo never leaves a column in the clear.
 """
 
@@ -25,10 +26,15 @@ class _Strict(BaseModel):
 
 
 class CustomDetector(_Strict):
-    """`{name, regex}`: values matching `regex` anywhere are masked."""
+    """`{name, regex, prefix}`: values matching `regex` anywhere are masked.
+
+    `prefix` (optional) matches, at the end of a text, any beginning of a match
+    (e.g. `v(?:k(?:_[A-Za-z0-9]*)?)?\\Z`); streamed text is held from there.
+    """
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
     regex: Annotated[str, Field(min_length=1)]
+    prefix: str | None = None
 
     @field_validator("regex")
     @classmethod
@@ -39,6 +45,19 @@ class CustomDetector(_Strict):
             raise ValueError(f"invalid regex: {exc}") from None
         if pattern.match(""):
             raise ValueError("the regex matches the empty string")
+        return value
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix_anchored(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"invalid prefix regex: {exc}") from None
+        if not value.endswith(("\\Z", "$")):
+            raise ValueError("the prefix regex must be anchored at the end of the text (\\Z)")
         return value
 
 
@@ -54,6 +73,7 @@ Detector = Annotated[str | CustomDetector, BeforeValidator(_detector)]
 class MaskingRule(_Strict):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
     columns: tuple[str, ...] = ()
+    fields: tuple[str, ...] = ()  # globs over dotted document paths (`*.password`, `user.email`)
     detectors: tuple[Detector, ...] = ()
     strategy: Strategy = "redact"
     keep: Annotated[int, Field(ge=0, le=64)] = 4  # partial: characters kept at the end
@@ -69,10 +89,18 @@ class MaskingRule(_Strict):
                 raise ValueError(f"{value!r}: expected column, table.column or schema.table.column")
         return tuple(value.lower() for value in values)
 
+    @field_validator("fields")
+    @classmethod
+    def _field_globs(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        for value in values:
+            if not value or not all(value.split(".")):
+                raise ValueError(f"{value!r}: expected a dotted field path such as user.email")
+        return tuple(value.lower() for value in values)
+
     @model_validator(mode="after")
     def _protects_something(self) -> MaskingRule:
-        if not self.columns and not self.detectors:
-            raise ValueError(f"masking rule {self.name!r} needs columns or detectors")
+        if not self.columns and not self.fields and not self.detectors:
+            raise ValueError(f"masking rule {self.name!r} needs columns, fields or detectors")
         return self
 
 

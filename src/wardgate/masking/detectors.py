@@ -6,6 +6,12 @@ that cannot contain a secret costs one or two `in` tests. Credit-card candidates
 must also carry a known issuer prefix and length and pass the Luhn check, which
 keeps order numbers, phone numbers and timestamps out. Matches are found in plain
 text, so values inside JSON documents and arrays (text forms) are found as well.
+
+Each detector also has a *prefix* pattern, anchored at the end of a text, that
+matches wherever a match could still be forming ("AKIA12…", "-----BEGIN RSA",
+"bob@exa"). `Scanner.hold` uses them for text that arrives in pieces (an LLM's
+streamed reply): what lies before the leftmost possible start can be released,
+the rest must wait for more text. Prefixes err on the side of holding.
 """
 
 from __future__ import annotations
@@ -30,6 +36,32 @@ _PEM = re.compile(
 )
 _JWT = re.compile(r"(?<![\w-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{0,1024}")
 _DIGITS = re.compile(r"\d{4}")
+
+_AWS_WORDS = ("AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AIPA", "ANPA", "ANVA", "AROA")
+
+
+def _word_prefixes(words: Iterable[str]) -> str:
+    """An alternation of every non-empty proper prefix of `words` (regex-escaped)."""
+    prefixes = sorted({w[:n] for w in words for n in range(1, len(w))}, key=len, reverse=True)
+    return "|".join(re.escape(p) for p in prefixes)
+
+
+# Prefix patterns: a possible beginning of a match that reaches the end of the text.
+_CARD_PREFIX = re.compile(r"(?<![\w-])\d(?:[ -]?\d){0,18}[ -]?\Z")
+_EMAIL_PREFIX = re.compile(
+    r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}(?:@[A-Za-z0-9.-]{0,253})?\Z"
+)
+_AWS_PREFIX = re.compile(
+    rf"(?<![A-Z0-9])(?:(?:{'|'.join(_AWS_WORDS)})[A-Z0-9]{{0,16}}|{_word_prefixes(_AWS_WORDS)})\Z"
+)
+_PEM_PREFIX = re.compile(
+    r"(?:-{1,5}|-----(?:B(?:E(?:G(?:I(?:N(?: [A-Z0-9 ]*-{0,5})?)?)?)?)?)"
+    r"|-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----"
+    r"(?:(?!-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----)[\s\S])*)\Z"
+)
+_JWT_PREFIX = re.compile(r"(?<![\w-])e(?:y(?:J[A-Za-z0-9_.-]*)?)?\Z")
+#: Custom detectors without a `prefix`: a secret is taken to be one run of non-space text.
+CUSTOM_PREFIX = r"\S{1,256}\Z"
 
 # Issuer prefixes and lengths (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay).
 _CARD_ISSUERS: tuple[tuple[tuple[str, ...], frozenset[int]], ...] = (
@@ -73,6 +105,12 @@ class Detector:
     pattern: re.Pattern[str]
     prefilter: Check
     validate: Check | None = None
+    prefix: re.Pattern[str] = re.compile(CUSTOM_PREFIX)
+
+    def may_begin(self, text: str) -> int:
+        """Where a match of this detector may be starting at the end of `text` (-1: nowhere)."""
+        found = self.prefix.search(text)
+        return -1 if found is None else found.start()
 
 
 def _has_email(text: str) -> bool:
@@ -100,16 +138,17 @@ def _always(text: str) -> bool:
 
 
 BUILTIN: dict[str, Detector] = {
-    "credit_card": Detector("credit_card", _CARD, _has_card, card_number),
-    "email": Detector("email", _EMAIL, _has_email),
-    "aws_access_key": Detector("aws_access_key", _AWS, _has_aws),
-    "private_key": Detector("private_key", _PEM, _has_pem),
-    "jwt": Detector("jwt", _JWT, _has_jwt),
+    "credit_card": Detector("credit_card", _CARD, _has_card, card_number, _CARD_PREFIX),
+    "email": Detector("email", _EMAIL, _has_email, None, _EMAIL_PREFIX),
+    "aws_access_key": Detector("aws_access_key", _AWS, _has_aws, None, _AWS_PREFIX),
+    "private_key": Detector("private_key", _PEM, _has_pem, None, _PEM_PREFIX),
+    "jwt": Detector("jwt", _JWT, _has_jwt, None, _JWT_PREFIX),
 }
 
 
-def custom(name: str, regex: str) -> Detector:
-    return Detector(name, re.compile(regex), _always)
+def custom(name: str, regex: str, prefix: str | None = None) -> Detector:
+    """A configured `{name, regex[, prefix]}`; `prefix` defaults to `CUSTOM_PREFIX`."""
+    return Detector(name, re.compile(regex), _always, None, re.compile(prefix or CUSTOM_PREFIX))
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +177,17 @@ class Scanner:
                 if detector.validate is None or detector.validate(hit.group()):
                     found.append(Match(hit.start(), hit.end(), detector.name, owner))
         return _without_overlaps(found) if len(found) > 1 else found
+
+    def hold(self, text: str) -> int:
+        """Index from which `text` must be held back: a match may be forming at its end
+        there, or a match straddles that point; `len(text)` when all can be released."""
+        starts = [start for d in self.detectors if (start := d.may_begin(text)) >= 0]
+        point = min(starts, default=len(text))
+        if point < len(text):
+            for match in self.find(text):
+                if match.start < point < match.end:
+                    return match.start
+        return point
 
 
 def _without_overlaps(matches: list[Match]) -> list[Match]:

@@ -10,15 +10,21 @@ notification payloads: value echoes of known server messages (a unique
 violation's ``Key (email)=(…)``, ``Failing row contains (…)``, a failed cast's
 ``: "…"``, MySQL's ``Duplicate entry '…'``) are redacted whenever column rules
 exist, and the detectors run over what is left.
+
+For documents (HTTP bodies) `field` says which `fields` rule protects a value at
+a path, `detect` names what the detectors find without rewriting or counting
+(a request policy of `log` or `deny`), and `hold` tells a plugin that receives
+text in pieces how much of it must wait because a match may still be forming.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 
 from wardgate.masking.detectors import Scanner
-from wardgate.masking.rules import RuleRef
+from wardgate.masking.rules import FieldPath, RuleRef
 from wardgate.masking.strategies import REDACTED, Strategies
 from wardgate.seam import ColumnMask
 
@@ -40,7 +46,14 @@ _ECHOES = (
 class CommandMasker:
     """Counts per rule; built per command (cheap) around shared strategies and detectors."""
 
-    __slots__ = ("_detector_rules", "_echo_rule", "_scanner", "_strategies", "counts")
+    __slots__ = (
+        "_detector_rules",
+        "_echo_rule",
+        "_field_rule",
+        "_scanner",
+        "_strategies",
+        "counts",
+    )
 
     def __init__(
         self,
@@ -48,12 +61,29 @@ class CommandMasker:
         scanner: Scanner,
         detector_rules: list[RuleRef],
         echo_rule: RuleRef | None,
+        field_rule: Callable[[FieldPath], RuleRef | None] | None = None,
     ) -> None:
         self._strategies = strategies
         self._scanner = scanner
         self._detector_rules = detector_rules
         self._echo_rule = echo_rule
+        self._field_rule = field_rule
         self.counts: Counter[str] = Counter()
+
+    def field(self, path: FieldPath) -> ColumnMask | None:
+        """The mask a `fields` rule gives the value at `path` of a document (or None)."""
+        rule = self._field_rule(path) if self._field_rule is not None else None
+        return None if rule is None else ColumnMask(0, rule.name, rule.strategy, rule.keep)
+
+    def detect(self, value: str) -> tuple[str, ...]:
+        """Names of the detectors that find something in `value`; rewrites and counts nothing."""
+        if not self._scanner:
+            return ()
+        return tuple(match.detector for match in self._scanner.find(value))
+
+    def hold(self, text: str) -> int:
+        """Text arriving in pieces: the index from which it must wait for more (see Scanner)."""
+        return self._scanner.hold(text) if self._scanner else len(text)
 
     def text(self, mask: ColumnMask, value: str) -> str | None:
         self.counts[mask.rule] += 1

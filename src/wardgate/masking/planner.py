@@ -99,7 +99,9 @@ class MaskingEngine:
 
     def masker(self) -> CommandMasker:
         echo = self.rules.strictest_column_rule()
-        return CommandMasker(self.strategies, self.scanner, self.rules.detector_rules, echo)
+        return CommandMasker(
+            self.strategies, self.scanner, self.rules.detector_rules, echo, self.rules.field_rule
+        )
 
     # -- lineage ----------------------------------------------------------------------
 

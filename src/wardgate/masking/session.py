@@ -67,7 +67,10 @@ class MaskingSession:
         self._invalidate = invalidate
         self._commands: dict[str, _Analysis] = {}
         self._named: dict[str, CommandLineage] = {}  # cursors and prepared statements
-        self._messages = MaskingPlan(masker=engine.masker())
+        rules = engine.rules  # the session's plan for free text and documents (HTTP bodies)
+        self._messages = MaskingPlan(
+            detectors=bool(rules.detectors), masker=engine.masker(), fields=rules.has_fields
+        )
 
     async def check(self, command: Command, decision: Decision) -> Decision:
         """Analyse an allowed command before it runs; deny it when masking says so."""

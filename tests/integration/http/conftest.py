@@ -3,13 +3,17 @@
 Gateway resources (all on 127.0.0.1:0, policy below):
 
 - `api`: the plain upstream, credential header `Authorization: Bearer <UPSTREAM_KEY>`
-  from `${env:WG_TEST_UPSTREAM_KEY}`, field masking of `*.password`, detectors on
+  from `${env:WG_TEST_UPSTREAM_KEY}`; request secrets masked (the default)
 - `llm`: the plain upstream, `request_secrets: deny`
-- `raw`: the plain upstream, detectors off, no credential (pass-through for the benchmark)
+- `logged`: the plain upstream, `request_secrets: log`, so a prompt's secret reaches
+  the fixture model and comes back streamed (the response side must mask it)
+- `ws`: the plain upstream with `upgrades: [websocket]`
 - `tls`: the TLS upstream, verified against the test CA
 - `badca`: the TLS upstream without the test CA (verification must fail)
 - `down`: an upstream port nothing listens on
 - `short`: tight timeouts and a small header cap for the slow-loris and 431 tests
+
+Masking is the gateway's one `masking:` section (`MASKING`), as for every protocol.
 """
 
 from __future__ import annotations
@@ -26,6 +30,15 @@ from support.http_upstream import HttpUpstreamServer
 from support.ports import unused_closed_port
 
 UPSTREAM_KEY = "upstream-key-0123456789abcdef"
+MASKING = [
+    {"name": "fields", "fields": ["*.password"], "strategy": "redact"},
+    {"name": "cards", "fields": ["cards.*.cvv"], "strategy": "null"},
+    {
+        "name": "secrets",
+        "detectors": ["aws_access_key", "private_key", "jwt", "credit_card"],
+        "strategy": "redact",
+    },
+]
 POLICY = {
     "default": "deny",
     "rules": [
@@ -86,9 +99,10 @@ def http_gateway(
 ) -> Iterator[Gateway]:
     tls_url = f"https://localhost:{tls_upstream.port}"
     resources = [
-        http_resource("api", upstream.url, masking={"fields": ["*.password"]}),
+        http_resource("api", upstream.url),
         http_resource("llm", upstream.url, request_secrets="deny"),
-        {**http_resource("raw", upstream.url, masking={"detectors": False})},
+        http_resource("logged", upstream.url, request_secrets="log"),
+        http_resource("ws", upstream.url, upgrades=["websocket"]),
         http_resource("tls", tls_url, ca_file=str(test_certs.ca)),
         http_resource("badca", tls_url),
         http_resource("down", f"http://127.0.0.1:{unused_closed_port()}"),
@@ -102,12 +116,11 @@ def http_gateway(
             response_timeout=1.0,
         ),
     ]
-    resources[2]["credentials"] = {"header": {"name": "X-Unused", "value": "x"}}
     gateway = Gateway(
         resources,
         [http_token, make_token("outsider", ("others",))],
         env={"WG_TEST_UPSTREAM_KEY": UPSTREAM_KEY},
-        extra_config={"policy": POLICY},
+        extra_config={"policy": POLICY, "masking": MASKING},
     )
     with gateway:
         yield gateway

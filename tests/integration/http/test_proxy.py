@@ -17,11 +17,22 @@ from .conftest import UPSTREAM_KEY, base_url
 AWS = "AKIAABCDEFGHIJKLMNOP"
 
 
+def _client(gateway: Gateway, token: Token, resource: str) -> httpx.Client:
+    headers = {"Authorization": f"Bearer {token.secret}"}
+    return httpx.Client(base_url=base_url(gateway, resource), headers=headers, timeout=10)
+
+
 @pytest.fixture
 def api(http_gateway: Gateway, http_token: Token) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {http_token.secret}"}
-    with httpx.Client(base_url=base_url(http_gateway, "api"), headers=headers, timeout=10) as c:
-        yield c
+    with _client(http_gateway, http_token, "api") as client:
+        yield client
+
+
+@pytest.fixture
+def logged(http_gateway: Gateway, http_token: Token) -> Iterator[httpx.Client]:
+    """`request_secrets: log`: a prompt's secret reaches the model and streams back."""
+    with _client(http_gateway, http_token, "logged") as client:
+        yield client
 
 
 def _events(gateway: Gateway, name: str) -> list[dict[str, object]]:
@@ -41,7 +52,7 @@ def test_credential_injected_and_agent_token_stripped(api: httpx.Client, http_to
 
 def test_json_masked_by_field_and_detector(api: httpx.Client) -> None:
     data = api.get("/api/items").json()["data"]
-    assert {item["password"] for item in data} == {"[masked:field]"}
+    assert {item["password"] for item in data} == {"****"}
     assert AWS not in json.dumps(data)
     assert data[0]["email"] == "alice@example.com"
 
@@ -50,7 +61,7 @@ def test_gzip_response_is_inflated_and_masked(api: httpx.Client) -> None:
     response = api.get("/api/gzip")
     assert response.status_code == 200
     assert "content-encoding" not in response.headers
-    assert "[masked:field]" in response.text
+    assert '"password": "****"' in response.text
 
 
 def test_deny_names_rule_and_keeps_connection(api: httpx.Client, http_gateway: Gateway) -> None:
@@ -117,7 +128,7 @@ def test_keep_alive_reuses_one_session(api: httpx.Client, http_gateway: Gateway)
 
 
 def test_openai_stream_secret_split_across_events_is_masked(
-    api: httpx.Client, http_gateway: Gateway
+    logged: httpx.Client, http_gateway: Gateway
 ) -> None:
     body = {
         "model": "gpt-test",
@@ -126,7 +137,7 @@ def test_openai_stream_secret_split_across_events_is_masked(
         "x_chunk": 3,
         "messages": [{"role": "user", "content": f"say:the key is {AWS}, keep it"}],
     }
-    with api.stream("POST", "/v1/chat/completions", json=body) as response:
+    with logged.stream("POST", "/v1/chat/completions", json=body) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         lines = [line for line in response.iter_lines() if line.startswith("data: ")]
     text = "".join(
@@ -135,7 +146,7 @@ def test_openai_stream_secret_split_across_events_is_masked(
         if line != "data: [DONE]"
         for choice in json.loads(line[6:])["choices"]
     )
-    assert text == "the key is [masked:aws_access_key], keep it"
+    assert text == "the key is ****, keep it"
     calls = [e for e in _events(http_gateway, "llm_call") if e.get("stream")]
     assert calls, "no llm_call evidence"
     last = calls[-1]

@@ -1,4 +1,8 @@
-"""Body walkers of the HTTP plugin: JSON streamed by path, SSE event by event, look-behind."""
+"""Body walkers of the HTTP plugin: JSON streamed by path, SSE event by event, look-behind.
+
+The masker is the core's (`masking:` rules through `ValueMasker`): field rules,
+detectors and the `redact` strategy (`****`) come from `support.http_masking.RULES`.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,11 @@ import json
 
 import pytest
 
-from wardgate_http.detect import Scanner, redacted
+from support.http_masking import body_masker
 from wardgate_http.jsonstream import JsonStreamMasker, MaskingError, TextStreamMasker
+from wardgate_http.literals import MARK
 from wardgate_http.lookbehind import TextChannel
-from wardgate_http.masker import FieldMasker
+from wardgate_http.masker import REDACTED, BodyMasker
 from wardgate_http.sse import SseMasker, SseSplitter
 
 AWS = "AKIAABCDEFGHIJKLMNOP"
@@ -23,15 +28,15 @@ DOC = {
 }
 
 
-def _masker() -> FieldMasker:
-    return FieldMasker(("*.password",), Scanner())
+def _masker() -> BodyMasker:
+    return body_masker()
 
 
 def _expected() -> object:
     expected = json.loads(json.dumps(DOC))
-    expected["data"][0]["password"] = redacted("field")
-    expected["data"][0]["note"] = f"key {redacted('aws_access_key')} here"
-    expected["data"][1]["nested"]["password"] = redacted("field")
+    expected["data"][0]["password"] = REDACTED
+    expected["data"][0]["note"] = f"key {REDACTED} here"
+    expected["data"][1]["nested"]["password"] = REDACTED
     return expected
 
 
@@ -73,46 +78,48 @@ def test_json_token_cap_fails_closed() -> None:
 def test_invalid_json_falls_back_to_text_scanning() -> None:
     out = _run(JsonStreamMasker(_masker()), [b"oops <html> " + AWS.encode() + b" </html>"])
     assert AWS.encode() not in out
-    assert b"[masked:aws_access_key]" in out
+    assert b"key ****" not in out
+    assert REDACTED.encode() in out
 
 
 def test_text_stream_catches_secret_across_chunks() -> None:
-    walker = TextStreamMasker(Scanner())
+    walker = TextStreamMasker(_masker())
     text = f"prefix {AWS} suffix".encode()
     out = b"".join(walker.feed(text[i : i + 3]) for i in range(0, len(text), 3)) + walker.close()
-    assert out == f"prefix {redacted('aws_access_key')} suffix".encode()
+    assert out == f"prefix {REDACTED} suffix".encode()
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 5, 7, 19])
 def test_lookbehind_masks_a_secret_split_across_deltas(size: int) -> None:
-    channel = TextChannel(Scanner())
+    channel = TextChannel(_masker())
     text = f"the key is {AWS} and a token sk-{'a' * 24} done."
     pieces = [text[i : i + size] for i in range(0, len(text), size)]
     out = "".join(channel.feed(piece) for piece in pieces) + channel.flush()
     assert AWS not in out
     assert "sk-aaaa" not in out
-    assert out.startswith("the key is [masked:aws_access_key] and a token [masked:api_key]")
+    assert out == f"the key is {REDACTED} and a token {REDACTED} done."
 
 
 def test_lookbehind_releases_plain_text_at_once() -> None:
-    channel = TextChannel(Scanner())
+    channel = TextChannel(_masker())
     assert channel.feed("hello world ") == "hello world "
     assert channel.feed("AK") == ""  # may be the start of an AWS key
     assert channel.feed("IS wonderful ") == "AKIS wonderful "
 
 
 def test_lookbehind_overflow_is_redacted_not_leaked() -> None:
-    channel = TextChannel(Scanner(), window=64)
+    masker = _masker()
+    channel = TextChannel(masker, window=64)
     out = channel.feed("-----BEGIN PRIVATE KEY-----\n" + "Q" * 200)
     assert "QQQQ" not in out
-    assert "[masked:overflow]" in out
+    assert out == REDACTED
+    assert masker.found["overflow"] == 1
 
 
 def test_literal_credential_masked_across_pieces() -> None:
-    scanner = Scanner((), ["upstream-secret-value"])
-    channel = TextChannel(scanner)
+    channel = TextChannel(body_masker((), ["upstream-secret-value"]))
     out = channel.feed("x upstream-sec") + channel.feed("ret-value y") + channel.flush()
-    assert out == "x [masked:credential] y"
+    assert out == f"x {MARK} y"
 
 
 def _openai_events(pieces: list[str]) -> bytes:
@@ -140,17 +147,17 @@ def _contents(stream: bytes) -> tuple[str, int]:
 def test_sse_openai_secret_split_across_events() -> None:
     text = f"Here: {AWS}. Bye"
     pieces = [text[i : i + 4] for i in range(0, len(text), 4)]
-    masker = SseMasker("openai.chat", _masker(), Scanner())
+    masker = SseMasker("openai.chat", _masker())
     raw = _openai_events(pieces)
     out = b"".join(masker.feed(raw[i : i + 9]) for i in range(0, len(raw), 9)) + masker.close()
     content, events = _contents(out)
-    assert content == f"Here: {redacted('aws_access_key')}. Bye"
+    assert content == f"Here: {REDACTED}. Bye"
     assert events == len(pieces) + 1  # one event out per event in
     assert out.endswith(b"data: [DONE]\n\n")
 
 
 def test_sse_flush_before_finish_event() -> None:
-    masker = SseMasker("openai.chat", _masker(), Scanner())
+    masker = SseMasker("openai.chat", _masker())
     out = masker.feed(_openai_events(["ends with AK"]))
     content, events = _contents(out)
     assert content == "ends with AK"
@@ -178,19 +185,19 @@ def test_sse_anthropic_blocks() -> None:
     ]
     events += [("content_block_stop", {"type": "content_block_stop", "index": 0})]
     raw = "".join(f"event: {n}\ndata: {json.dumps(d)}\n\n" for n, d in events).encode()
-    out = SseMasker("anthropic.messages", _masker(), Scanner()).feed(raw)
+    out = SseMasker("anthropic.messages", _masker()).feed(raw)
     texts = [
         json.loads(line[6:])["delta"]["text"]
         for line in out.split(b"\n")
         if line.startswith(b"data: ") and b"text_delta" in line
     ]
-    assert "".join(texts) == f"secret {redacted('aws_access_key')}!"
+    assert "".join(texts) == f"secret {REDACTED}!"
     assert out.count(b"event: content_block_delta") == len(texts)
 
 
 def test_sse_passthrough_keeps_bytes() -> None:
     raw = b'event: ping\ndata: {"a": 1}\nid: 7\n\n: comment\n\ndata: plain text\n\n'
-    masker = SseMasker("", _masker(), Scanner())
+    masker = SseMasker("", _masker())
     assert masker.feed(raw) + masker.close() == raw
 
 
@@ -206,4 +213,4 @@ def test_literal_filter_releases_at_once_and_catches_split_secrets() -> None:
     literal = LiteralFilter((b"sekret-value",))
     assert literal.feed(b"data: a\n\n") == b"data: a\n\n"  # nothing held: event by event
     out = literal.feed(b"x sekret-") + literal.feed(b"value y") + literal.close()
-    assert out == b"x [masked:credential] y"
+    assert out == f"x {MARK} y".encode()

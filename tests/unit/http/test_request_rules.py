@@ -7,12 +7,12 @@ import json
 
 import pytest
 
+from support.http_masking import body_masker
 from wardgate.seam import AccessDenied, AuthenticationFailed, UpstreamUnavailable
-from wardgate_http.detect import Scanner
 from wardgate_http.errors import gate_reply
 from wardgate_http.headers import client_headers, presented_secret, upstream_headers
 from wardgate_http.llm import LlmEvidence, detect_api, request_attributes
-from wardgate_http.masker import FieldMasker
+from wardgate_http.masker import mask_tree
 from wardgate_http.settings import HttpUpstream
 from wardgate_http.target import BadTarget, parse_target
 
@@ -118,7 +118,7 @@ def test_llm_evidence_from_request_and_stream() -> None:
         "system": "be nice",
         "messages": [{"role": "user", "content": "AKIAABCDEFGHIJKLMNOP"}],
     }
-    evidence.request(body, FieldMasker((), Scanner()))
+    evidence.request(mask_tree(body, body_masker())[0])
     evidence.response(
         {
             "type": "message_start",
