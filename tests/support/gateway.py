@@ -112,6 +112,8 @@ def gateway_config(
     config.update(extra)
     # Without a policy wardgate denies everything; protocol tests want pass-through.
     config.setdefault("policy", {"default": "allow"})
+    # Every line, routine per-command lines (debug with the audit journal on) included.
+    config.setdefault("logging", {"level": "debug"})
     return config
 
 

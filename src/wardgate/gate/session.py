@@ -86,6 +86,9 @@ class GatewaySession:
         self._bytes_out = metrics.bytes.labels(*services.labels, Direction.SERVER_TO_CLIENT.value)
         self._decision_timer = metrics.decision_seconds.labels(*services.labels)
         self._command_counters: dict[tuple[str, str], Any] = {}  # (kind, action) → child
+        # The audit record holds every command durably; the operator's log then keeps
+        # routine lines (allowed, finished without error) at debug (docs/operations.md).
+        self._routine_level = "debug" if services.evidence.audit is not None else "info"
         self._log_fields = {  # the same on every line of this session
             "resource": services.resource,
             "protocol": services.protocol,
@@ -190,12 +193,14 @@ class GatewaySession:
             return replace(decision, action=Action.DENY, reason=f"review unavailable: {exc}")
 
     def _log_decision(self, command: Command, decision: Decision, tables: list[str]) -> None:
-        if not self._services.log.enabled("info"):
+        level = self._routine_level if decision.allowed else "info"
+        if not self._services.log.enabled(level):
             return  # "command" is a log-only event: nothing else to do
         limit = self._services.max_statement_chars
         text = command.text if len(command.text) <= limit else command.text[:limit] + "…"
         self.event(
             "command",
+            level=level,
             command_id=decision.command_id,
             operation=command.operation,
             database=command.database or self.database,
@@ -226,10 +231,12 @@ class GatewaySession:
             outcome = self._masking.scrub(outcome)  # an error may echo masked values
         self._evidence.reported(outcome)  # durable first; raises AuditUnavailable (fail closed)
         masked = self._masking.finish(outcome) if self._masking is not None else {}
-        if not self._services.log.enabled("info"):
+        level = self._routine_level if not outcome.error else "info"
+        if not self._services.log.enabled(level):
             return  # "command_done" is a log-only event
         self.event(
             "command_done",
+            level=level,
             command_id=outcome.command_id,
             rows=outcome.rows,
             bytes=outcome.bytes_out,

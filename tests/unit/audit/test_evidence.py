@@ -216,3 +216,35 @@ def test_review_fields_come_from_the_decision(tmp_path: Path) -> None:
     assert command["approver"] == ["dba-1"]
     assert command["tables"] == ["t"]
     assert command["statement"] == "delete from t where id = ?"
+
+
+@pytest.mark.parametrize("level", ["info", "debug"])
+def test_routine_command_lines_are_debug_when_the_audit_records_them(
+    tmp_path: Path, level: str
+) -> None:
+    import io
+
+    h = Harness(tmp_path)
+    stream = io.StringIO()
+    h.services.log = EventLog(stream, level=level)
+
+    async def go() -> None:
+        session = h.session()
+        allowed = await session.decide(query("SELECT 1"))
+        await session.report(Outcome(allowed.command_id, rows=1, status="SELECT 1"))
+        failed = await session.decide(query("SELECT 2"))
+        await session.report(Outcome(failed.command_id, error="division by zero"))
+
+    run(go())
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    seen = [(e["event"], e["level"]) for e in lines if e["event"].startswith("command")]
+    if level == "info":  # the audit journal holds them; only the error is worth a line
+        assert seen == [("command_done", "info")]
+    else:
+        assert seen == [
+            ("command", "debug"),
+            ("command_done", "debug"),
+            ("command", "debug"),
+            ("command_done", "info"),
+        ]
+    assert len([r for r in h.records(tmp_path) if r["type"] == "command"]) == 2
