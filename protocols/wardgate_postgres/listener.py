@@ -23,9 +23,7 @@ class PostgresListener:
             return
         await ClientConnection(reader, writer, self._context, self._cancels, self._relays).serve()
 
-    async def read_catalog(
-        self, credential: UpstreamCredential, database: str
-    ) -> CatalogSnapshot:
+    async def read_catalog(self, credential: UpstreamCredential, database: str) -> CatalogSnapshot:
         """`CatalogReader`: a short-lived upstream connection (masking and lineage)."""
         timeout = self._context.limits.connect_timeout
         return await read_catalog(self._context.upstream, credential, database, timeout)

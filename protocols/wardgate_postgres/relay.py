@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from wardgate.seam import Command, Decision, Direction, GateError, HoldNotice, Outcome, Session
 from wardgate_postgres import sqlstate
@@ -146,7 +146,7 @@ class Relay:
                     await self._session.report(outcome)
         return self.end_reason
 
-    def _log_failures(self, results: list[object]) -> None:
+    def _log_failures(self, results: Sequence[object]) -> None:
         """A pump that died of a bug ends the session; say so instead of ending silently."""
         for result in results:
             if isinstance(result, Exception) and not isinstance(result, asyncio.CancelledError):
