@@ -1,0 +1,49 @@
+"""The comparison benchmarks still run end to end (one short round each).
+
+They are not timed here (timing assertions do not belong in tests); this only
+proves a newcomer's `python -m benchmarks.…` works against the current gateway and
+writes its JSON with the ratios the README quotes.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parents[3]
+
+
+def run(module: str, *args: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_pgbench_compare_writes_ratios(tmp_path: Path) -> None:
+    output = tmp_path / "pgbench.json"
+    run(
+        "benchmarks.pgbench_compare",
+        *("--seconds", "1", "--rounds", "1", "--warmup", "0", "--scale", "1"),
+        *("--dbname", "wg_bench_smoke", "--output", str(output)),
+    )
+    report = json.loads(output.read_text())
+    assert set(report["targets"]) >= {"direct", "pgbouncer", "wardgate"}
+    assert report["targets"]["wardgate"]
+    assert report["ratios"]
+
+
+def test_sysbench_compare_writes_ratios() -> None:
+    run(
+        "benchmarks.sysbench_compare",
+        *("--seconds", "1", "--rounds", "1", "--threads", "2", "--table-size", "1000"),
+    )
+    report = json.loads((ROOT / "benchmarks/results/sysbench_compare.json").read_text())
+    assert report["ratios_wardgate_over_direct"]["qps"]["of_means"] > 0
