@@ -43,7 +43,9 @@ def test_pgbench_compare_writes_ratios(tmp_path: Path) -> None:
 def test_sysbench_compare_writes_ratios() -> None:
     run(
         "benchmarks.sysbench_compare",
-        *("--seconds", "1", "--rounds", "1", "--threads", "2", "--table-size", "1000"),
+        # one thread: libmariadb races loading mysql_clear_password when sysbench's
+        # threads connect at once ("already loaded"); see docs/performance.md
+        *("--seconds", "1", "--rounds", "1", "--threads", "1", "--table-size", "1000"),
     )
     report = json.loads((ROOT / "benchmarks/results/sysbench_compare.json").read_text())
     assert report["ratios_wardgate_over_direct"]["qps"]["of_means"] > 0
