@@ -45,6 +45,7 @@ class ClassificationCache:
         self.max_entries = max_entries
         self.max_key_chars = max_key_chars
         self.stats = CacheStats()
+        self.generation = 0  # bumped by `clear`: memos built on these analyses drop theirs
         self._entries: OrderedDict[CacheKey, Analysis] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -61,6 +62,11 @@ class ClassificationCache:
             self.stats.hits += 1
             return analysis
 
+    def count_hits(self, n: int) -> None:
+        """`n` analyses were served by a memo built on this cache (`Classifier`)."""
+        with self._lock:
+            self.stats.hits += n
+
     def put(self, key: CacheKey, analysis: Analysis) -> None:
         if len(key[2]) > self.max_key_chars:
             return
@@ -74,3 +80,4 @@ class ClassificationCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self.generation += 1

@@ -52,6 +52,10 @@ TEXT_MEMO_ENTRIES = 4096
 TEXT_MEMO_MAX_CHARS = 2048
 
 TextKey = tuple[str, str, ParseSettings, str | None]
+#: The shape memo: the finished classification per (dialect, settings, database,
+#: statement fingerprints) when no catalog or registry takes part.
+SHAPE_MEMO_ENTRIES = 4096
+ShapeKey = tuple[str, ParseSettings, str | None, tuple[str, ...]]
 
 
 def parse_with_sqlglot(sql: str, dialect: str) -> exp.Expr:
@@ -76,6 +80,8 @@ class Classifier:
         self.parse = parse
         self.max_chars = max_chars
         self._texts: dict[TextKey, Classification] = {}
+        self._shapes: dict[ShapeKey, Classification] = {}
+        self._shapes_generation = self.cache.generation
 
     def classify(
         self,
@@ -122,6 +128,8 @@ class Classifier:
             absent = lex(sql, dialect, settings, conditional=False) if lexed.conditional else None
         except LexError as error:
             return _unknown(f"cannot lex the text: {error}")
+        if absent is None and catalog is None and registry is None:
+            return self._by_shape(lexed.tokens, dialect, settings, database)
 
         def run(tokens: list[Token]) -> tuple[StatementClassification, ...]:
             analyses = self.analyses(tokens, dialect, settings)
@@ -133,19 +141,50 @@ class Classifier:
             return whole
         return _with_variant(whole, run(absent.tokens))
 
+    def _by_shape(
+        self, tokens: list[Token], dialect: str, settings: ParseSettings, database: str | None
+    ) -> Classification:
+        """Memoised by fingerprints: literal-bearing texts of one shape cost a lex.
+
+        Sound for the reason the analysis cache is (module docstring of
+        `wardgate.classify.fingerprint`): without a catalog or a registry the result
+        is a function of the dialect, settings, database and statement fingerprints.
+        """
+        shapes = tuple(statement_fingerprint(s, dialect) for s in split_statements(tokens))
+        key = (dialect, settings, database, shapes)
+        if self._shapes_generation != self.cache.generation:
+            self._shapes.clear()
+            self._shapes_generation = self.cache.generation
+        known = self._shapes.get(key)
+        if known is not None:
+            self.cache.count_hits(len(shapes))
+            return known
+        present = tuple(
+            resolve(self._analysis(fp, dialect, settings), None, None, database) for fp in shapes
+        )
+        known = combine(present, "; ".join(s.fingerprint for s in present))
+        if sum(map(len, shapes)) <= TEXT_MEMO_MAX_CHARS:
+            if len(self._shapes) >= SHAPE_MEMO_ENTRIES:
+                self._shapes.clear()  # bounded; what repeats comes back at once
+            self._shapes[key] = known
+        return known
+
+    def _analysis(self, fp: str, dialect: str, settings: ParseSettings) -> Analysis:
+        key = (dialect, settings, fp)
+        analysis = self.cache.get(key)
+        if analysis is None:
+            analysis = self._analyze(fp, dialect, settings)
+            self.cache.put(key, analysis)
+        return analysis
+
     def analyses(
         self, tokens: list[Token], dialect: str, settings: ParseSettings
     ) -> list[Analysis]:
         """The cached (or freshly computed) analysis of each statement of `tokens`."""
-        results = []
-        for statement in split_statements(tokens):
-            key = (dialect, settings, statement_fingerprint(statement, dialect))
-            analysis = self.cache.get(key)
-            if analysis is None:
-                analysis = self._analyze(key[2], dialect, settings)
-                self.cache.put(key, analysis)
-            results.append(analysis)
-        return results
+        return [
+            self._analysis(statement_fingerprint(statement, dialect), dialect, settings)
+            for statement in split_statements(tokens)
+        ]
 
     def _analyze(self, fp: str, dialect: str, settings: ParseSettings) -> Analysis:
         """Classify a fingerprint string — never the original text (soundness)."""

@@ -106,3 +106,28 @@ def test_literal_lists_and_bulk_rows_share_a_fingerprint() -> None:
         in_list = ", ".join(str(n) for n in range(size))
         classifier.classify(f"SELECT * FROM t WHERE id IN ({in_list})", "postgres")
     assert len(parser.calls) == 2
+
+
+def test_the_shape_memo_answers_as_a_fresh_classifier_does() -> None:
+    warm = Classifier()
+    texts = [
+        "SELECT abalance FROM pgbench_accounts WHERE aid = 1",
+        "SELECT abalance FROM pgbench_accounts WHERE aid = 2",
+        "select abalance from pgbench_accounts where aid = 3; DELETE FROM t WHERE id = 4",
+        "SELECT abalance FROM pgbench_accounts WHERE aid = 'x'",
+        "UPDATE t SET a = 5 WHERE id = 6",
+    ]
+    for text in texts * 2:
+        assert warm.classify(text, "postgres") == Classifier().classify(text, "postgres")
+        for database in ("db1", "db2"):
+            expected = Classifier().classify(text, "postgres", database=database)
+            assert warm.classify(text, "postgres", database=database) == expected
+
+
+def test_clearing_the_cache_drops_the_shape_memo() -> None:
+    parser = CountingParser()
+    classifier = Classifier(parse=parser)
+    classifier.classify("SELECT * FROM orders WHERE id = 1 AND note = 'a'", "postgres")
+    classifier.cache.clear()
+    classifier.classify("SELECT * FROM orders WHERE id = 2 AND note = 'b'", "postgres")
+    assert len(parser.calls) == 2
