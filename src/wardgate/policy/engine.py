@@ -15,6 +15,9 @@ from wardgate.policy.model import PolicyConfig, Rule
 from wardgate.policy.rules import STRICTNESS, Facts, Subject, rule_action, when_matches
 from wardgate.seam import Action, Command, Decision, Identity
 
+#: How many (rule, classification) outcomes `RulePolicy` keeps (cleared when full).
+OUTCOME_MEMO_ENTRIES = 4096
+
 
 class Classifier(Protocol):
     """Turns a command into a classification (`CommandClassifier` in production)."""
@@ -93,6 +96,11 @@ class RulePolicy:
         self.version = version
         self._classify = classifier
         self._default = Action(config.default)
+        # (rule, classification) → the rule's action and reason; both are immutable and
+        # `rule_action` is pure, so a classification memoised by the classifier (one
+        # object per shape) is matched against a rule once. Entries hold the objects,
+        # so an id is never reused while its entry lives.
+        self._outcomes: dict[tuple[int, int], tuple[Rule, Classification, Action, str]] = {}
 
     def rule_named(self, name: str) -> Rule | None:
         return next((rule for rule in self.config.rules if rule.name == name), None)
@@ -132,12 +140,23 @@ class RulePolicy:
         if rule is None:
             decision = _decision(self._default, "default", "no rule matched", classification, None)
             return decision, classification
+        action, reason = self._outcome(rule, classification)
+        return _decision(action, rule.name, reason, classification, rule), classification
+
+    def _outcome(self, rule: Rule, classification: Classification) -> tuple[Action, str]:
+        key = (id(rule), id(classification))
+        known = self._outcomes.get(key)
+        if known is not None and known[0] is rule and known[1] is classification:
+            return known[2], known[3]
         action, reason = Action.ALLOW, ""
         for facts in command_facts(classification):
             candidate, why = rule_action(rule, facts, self._default)
             if STRICTNESS[candidate] > STRICTNESS[action] or not reason:
                 action, reason = candidate, why
-        return _decision(action, rule.name, reason, classification, rule), classification
+        if len(self._outcomes) >= OUTCOME_MEMO_ENTRIES:
+            self._outcomes.clear()  # bounded; what repeats comes back at once
+        self._outcomes[key] = (rule, classification, action, reason)
+        return action, reason
 
 
 def _decision(
