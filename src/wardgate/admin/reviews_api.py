@@ -10,13 +10,13 @@ rule's `review_by` groups, never the requester). `/ui/` serves the page.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from importlib import resources
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
+from wardgate.admin.ui import assets_router, page
 from wardgate.policy.model import parse_duration
 from wardgate.reviews.model import ReviewError, ReviewScope
 from wardgate.reviews.service import ReviewService
@@ -35,12 +35,9 @@ class DenyBody(BaseModel):
     reason: Annotated[str, Field(min_length=1)]
 
 
-def _page() -> str:
-    return resources.files("wardgate.admin").joinpath("reviews.html").read_text(encoding="utf-8")
-
-
 def reviews_router(service: ReviewService, bearer: BearerIdentity) -> APIRouter:
     router = APIRouter()
+    router.include_router(assets_router())
 
     async def reviewer(authorization: str | None) -> Identity:
         return await bearer(authorization)
@@ -99,6 +96,6 @@ def reviews_router(service: ReviewService, bearer: BearerIdentity) -> APIRouter:
     @router.get("/ui/reviews", response_class=HTMLResponse, include_in_schema=False)
     @router.get("/ui/reviews/{review_id}", response_class=HTMLResponse, include_in_schema=False)
     async def ui_page(review_id: str = "") -> HTMLResponse:
-        return HTMLResponse(_page())
+        return HTMLResponse(page("reviews.html"))
 
     return router

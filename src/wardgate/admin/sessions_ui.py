@@ -7,14 +7,10 @@ and `GET /api/audit?session=ID`, so it shows exactly what the API allows the tok
 
 from __future__ import annotations
 
-from importlib import resources
-
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-
-def _page() -> str:
-    return resources.files("wardgate.admin").joinpath("sessions.html").read_text(encoding="utf-8")
+from wardgate.admin.ui import page
 
 
 def sessions_ui_router() -> APIRouter:
@@ -23,6 +19,6 @@ def sessions_ui_router() -> APIRouter:
     @router.get("/ui/sessions", response_class=HTMLResponse, include_in_schema=False)
     @router.get("/ui/sessions/{session_id}", response_class=HTMLResponse, include_in_schema=False)
     async def sessions_page(session_id: str = "") -> HTMLResponse:
-        return HTMLResponse(_page())
+        return HTMLResponse(page("sessions.html"))
 
     return router
