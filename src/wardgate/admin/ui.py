@@ -1,4 +1,4 @@
-"""Static pieces of the admin web pages: the page files and their shared stylesheet."""
+"""Static pieces of the admin web pages: the page files, their shared stylesheet and script."""
 
 from __future__ import annotations
 
@@ -18,5 +18,9 @@ def assets_router() -> APIRouter:
     @router.get("/ui/wardgate.css", include_in_schema=False)
     async def stylesheet() -> Response:
         return Response(page("wardgate.css"), media_type="text/css")
+
+    @router.get("/ui/wardgate.js", include_in_schema=False)
+    async def script() -> Response:
+        return Response(page("wardgate.js"), media_type="text/javascript")
 
     return router
