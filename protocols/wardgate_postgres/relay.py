@@ -20,6 +20,8 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Mapping, Sequence
 
+from wardgate.eager import eager
+from wardgate.endpoint import Endpoint
 from wardgate.seam import Command, Decision, Direction, GateError, HoldNotice, Outcome, Session
 from wardgate_postgres import sqlstate
 from wardgate_postgres.codec import (
@@ -57,7 +59,6 @@ from wardgate_postgres.tracker import (
     RowBudget,
 )
 
-READ_SIZE = 256 * 1024
 DIALECT = "postgres"
 
 _DATA_ROW = ord("D")
@@ -92,8 +93,20 @@ class Relay:
         on_idle: Callable[[], None] | None = None,
         parameters: Mapping[str, str] | None = None,
     ) -> None:
-        self._client_reader, self._client_writer = client_reader, client_writer
-        self._upstream_reader, self._upstream_writer = upstream_reader, upstream_writer
+        self._client = Endpoint(
+            client_reader,
+            client_writer,
+            self._client_data,
+            self._client_lost,
+            self._client_writable,
+        )
+        self._upstream = Endpoint(
+            upstream_reader,
+            upstream_writer,
+            self._server_data,
+            self._upstream_lost,
+            self._upstream_writable,
+        )
         self._session = session
         self._database = database
         self._max = max_message_bytes
@@ -106,25 +119,28 @@ class Relay:
         self._budgets: dict[str, RowBudget] = {}  # max_rows across a portal's Executes
         # The server's lexing setting, from the greeting and every ParameterStatus.
         self._standard_strings = (parameters or {}).get(STANDARD_STRINGS, "on")
+        self._client_frames = FrameSplitter(self._max)
+        self._server_frames = FrameSplitter(max(self._max, 1 << 30))
         self._draining = False
         self._closing = asyncio.Event()
         self.end_reason = ""
         self.cut = False  # ended by cancellation with a command or transaction open
-        self._hold_watch: asyncio.Task[None] | None = None
         self._deciding = False  # a decision (maybe a review hold) is pending: not idle
-        self._held_input = bytearray()
+        # A side whose last read is still being handled (it had to wait: a review hold)
+        # keeps what arrives meanwhile, in order, for when it is done.
+        self._client_busy: asyncio.Future[None] | None = None
+        self._server_busy: asyncio.Future[None] | None = None
+        self._client_backlog = bytearray()
+        self._server_backlog = bytearray()
+        self._upstream_gone = False
 
     # -- lifecycle -------------------------------------------------------------------
 
     async def run(self) -> str:
         """Relay until either side ends; returns why it ended."""
-        pumps = [
-            asyncio.create_task(self._client_to_server()),
-            asyncio.create_task(self._server_to_client()),
-            asyncio.create_task(self._closing.wait()),
-        ]
         try:
-            await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+            self._attach()
+            await self._closing.wait()
         except asyncio.CancelledError:
             self.cut = not self.tracker.idle
             self._send_client(
@@ -137,21 +153,42 @@ class Relay:
             self.end_reason = self.end_reason or "cut at shutdown deadline"
             raise
         finally:
-            for pump in pumps:
-                pump.cancel()
-            results = await asyncio.gather(*pumps, return_exceptions=True)
-            self._log_failures(results)
+            busy = [f for f in (self._client_busy, self._server_busy) if f is not None]
+            for future in busy:
+                future.cancel()
+            self._log_failures(await asyncio.gather(*busy, return_exceptions=True))
+            self._client.detach()
+            self._upstream.detach()
             for outcome in self.tracker.abandon(self.end_reason or "connection closed"):
                 with contextlib.suppress(Exception):
                     await self._session.report(outcome)
         return self.end_reason
 
+    def _attach(self) -> None:
+        """Take both transports over; handle what the handshake's streams had buffered."""
+        upstream_buffered, upstream_ended = self._upstream.attach()
+        client_buffered, client_ended = self._client.attach()
+        if upstream_buffered:
+            self._server_data(upstream_buffered)
+        if upstream_ended:
+            self._upstream_lost(None)
+        if client_buffered:
+            self._client_data(client_buffered)
+        if client_ended:
+            self._client_lost(None)
+
     def _log_failures(self, results: Sequence[object]) -> None:
-        """A pump that died of a bug ends the session; say so instead of ending silently."""
+        """A handler that died of a bug ends the session; say so instead of ending silently."""
         for result in results:
             if isinstance(result, Exception) and not isinstance(result, asyncio.CancelledError):
                 self._session.event("relay_error", level="error", error=repr(result))
                 self.end_reason = self.end_reason or f"internal error: {type(result).__name__}"
+
+    def _settled(self, future: asyncio.Future[None]) -> None:
+        """A read's handling finished: a bug in it ends the session."""
+        if not future.cancelled() and future.exception() is not None:
+            self._log_failures([future.exception()])
+            self._finish(self.end_reason or "internal error")
 
     def drain(self) -> None:
         """Graceful shutdown: end now if idle, else after the current command."""
@@ -170,44 +207,76 @@ class Relay:
         self._closing.set()
 
     def _send_client(self, data: bytes) -> None:
-        if not self._client_writer.is_closing():
-            self._client_writer.write(data)
+        if self._client.writable:
+            self._client.write(data)
             self._session.record(Direction.SERVER_TO_CLIENT, data)
+
+    # -- flow control ------------------------------------------------------------------
+
+    def _client_writable(self, writable: bool) -> None:
+        """A slow client pushes back on the server instead of filling memory."""
+        if writable:
+            self._upstream.resume("client-writes")
+        else:
+            self._upstream.pause("client-writes")
+
+    def _upstream_writable(self, writable: bool) -> None:
+        if writable:
+            self._client.resume("upstream-writes")
+        else:
+            self._client.pause("upstream-writes")
 
     # -- client → server -------------------------------------------------------------
 
-    async def _client_to_server(self) -> None:
-        splitter = FrameSplitter(self._max)
-        while True:
-            try:
-                data = self._take_held_input() or await self._client_reader.read(READ_SIZE)
-            except (ConnectionError, OSError):
-                data = b""
-            if not data:
-                self._finish("client disconnected")
-                return
-            try:
-                frames = splitter.feed(data)
-                outgoing = await self._route_frames(frames)
-            except FrameTooLarge as exc:
-                return self._protocol_error(
-                    sqlstate.PROGRAM_LIMIT_EXCEEDED,
-                    f"message of {exc.declared} bytes exceeds wardgate's limit of {exc.limit}",
-                )
-            except UnknownMessage as exc:
-                return self._protocol_error(sqlstate.PROTOCOL_VIOLATION, str(exc))
-            except ProtocolViolation as exc:
-                return self._protocol_error(exc.sqlstate, f"invalid message: {exc}")
-            if outgoing:
-                await self._to_upstream(outgoing)
-            if self._closing.is_set():
-                return
+    def _client_data(self, data: bytes) -> None:
+        if self._closing.is_set():
+            return
+        if self._client_busy is not None:  # e.g. held for review: keep what it pipelines
+            self._client_backlog += data
+            if len(self._client_backlog) > self._max:
+                self._client.pause("backlog")
+            return
+        handled = eager(self._from_client(data))
+        if handled.done():
+            self._settled(handled)
+        else:
+            self._client_busy = handled
+            handled.add_done_callback(self._client_handled)
 
-    async def _to_upstream(self, chunks: list[bytes]) -> None:
-        data = b"".join(chunks)
+    def _client_handled(self, future: asyncio.Future[None]) -> None:
+        self._client_busy = None
+        self._settled(future)
+        backlog, self._client_backlog = bytes(self._client_backlog), bytearray()
+        self._client.resume("backlog")
+        if backlog and not self._closing.is_set():
+            self._client_data(backlog)
+
+    def _client_lost(self, exc: Exception | None) -> None:
+        if self._client_busy is not None and self._deciding:
+            self._finish("client disconnected while its command was held for review")
+            self._client_busy.cancel()  # cancels the review
+        self._finish("client disconnected")
+
+    async def _from_client(self, data: bytes) -> None:
+        try:
+            frames = self._client_frames.feed(data)
+            outgoing = await self._route_frames(frames)
+        except FrameTooLarge as exc:
+            return self._protocol_error(
+                sqlstate.PROGRAM_LIMIT_EXCEEDED,
+                f"message of {exc.declared} bytes exceeds wardgate's limit of {exc.limit}",
+            )
+        except UnknownMessage as exc:
+            return self._protocol_error(sqlstate.PROTOCOL_VIOLATION, str(exc))
+        except ProtocolViolation as exc:
+            return self._protocol_error(exc.sqlstate, f"invalid message: {exc}")
+        if outgoing:
+            self._to_upstream(outgoing)
+
+    def _to_upstream(self, chunks: list[bytes]) -> None:
+        data = b"".join(chunks) if len(chunks) > 1 else chunks[0]
         self._session.record(Direction.CLIENT_TO_SERVER, data)
-        self._upstream_writer.write(data)
-        await self._upstream_writer.drain()
+        self._upstream.write(data)
 
     def _protocol_error(self, code: str, message: str) -> None:
         self._session.event("protocol_error", level="warning", reason=message)
@@ -222,7 +291,7 @@ class Relay:
                 continue
             message = decode_frontend(frame)
             if isinstance(message, Query | Parse | FunctionCall) and outgoing:
-                await self._to_upstream(outgoing)  # forward what precedes a (maybe slow) decision
+                self._to_upstream(outgoing)  # forward what precedes a (maybe slow) decision
                 outgoing = []
             replacement = await self._route(message)
             if replacement is not None:
@@ -272,41 +341,17 @@ class Relay:
         try:
             return await self._session.decide(command, on_hold=self._on_hold)
         finally:
-            await self._end_hold()
             self._deciding = False
 
     # -- held for review -----------------------------------------------------------------
 
     def _on_hold(self, hold: HoldNotice) -> None:
-        """Tell the client where to get the command approved; watch for it leaving."""
+        """Tell the client where to get the command approved.
+
+        The client is still read meanwhile (into the backlog), so its disconnect is
+        seen and cancels the review (`_client_lost`).
+        """
         self._send_client(notice(hold.message, detail=hold.url))
-        pump = asyncio.current_task()
-        if pump is not None:
-            self._hold_watch = asyncio.create_task(self._watch_while_held(pump))
-
-    async def _watch_while_held(self, pump: asyncio.Task[object]) -> None:
-        """Keep what the client pipelines meanwhile; its disconnect cancels the review."""
-        while len(self._held_input) <= self._max:
-            try:
-                data = await self._client_reader.read(READ_SIZE)
-            except (ConnectionError, OSError):
-                data = b""
-            if not data:
-                self._finish("client disconnected while its command was held for review")
-                pump.cancel()
-                return
-            self._held_input += data
-
-    async def _end_hold(self) -> None:
-        """Stop watching; its read must have ended before the pump reads the client again."""
-        watch, self._hold_watch = self._hold_watch, None
-        if watch is not None:
-            watch.cancel()
-            await asyncio.wait([watch])
-
-    def _take_held_input(self) -> bytes:
-        data, self._held_input = bytes(self._held_input), bytearray()
-        return data
 
     async def _query(self, message: Query) -> bytes:
         decision = await self._decide("query", message.sql)
@@ -390,41 +435,63 @@ class Relay:
 
     # -- server → client -------------------------------------------------------------
 
-    async def _server_to_client(self) -> None:
-        splitter = FrameSplitter(max(self._max, 1 << 30))
-        while True:
-            try:
-                data = await self._upstream_reader.read(READ_SIZE)
-            except (ConnectionError, OSError):
-                data = b""
-            if not data:
-                self._send_client(
-                    fatal(sqlstate.CONNECTION_FAILURE, "the upstream server closed the connection")
-                )
-                self._finish("upstream disconnected")
-                return
-            try:
-                frames = splitter.feed(data)
-                chunks, outcomes = self._inspect(frames)
-            except ProtocolViolation as exc:
-                self._session.event("upstream_protocol_error", level="error", reason=str(exc))
-                self._send_client(
-                    fatal(sqlstate.PROTOCOL_VIOLATION, "invalid message from the upstream server")
-                )
-                self._finish("upstream protocol error")
-                return
-            try:
-                for outcome in outcomes:
-                    if outcome.command_id:  # portals over refused statements: reported at Parse
-                        await self._session.report(outcome)
-            except GateError as exc:  # the outcome could not be audited: withhold the result
-                self._withhold_unaudited(exc)
-                return
-            self._send_client(b"".join(chunks))
-            await self._client_writer.drain()
-            if self._draining and self.tracker.idle:
-                self._shutdown_client()
-                return
+    def _server_data(self, data: bytes) -> None:
+        if self._closing.is_set():
+            return
+        if self._server_busy is not None:  # a report is still being written: keep order
+            self._server_backlog += data
+            self._upstream.pause("busy")
+            return
+        handled = eager(self._from_server(data))
+        if handled.done():
+            self._settled(handled)
+        else:
+            self._server_busy = handled
+            handled.add_done_callback(self._server_handled)
+
+    def _server_handled(self, future: asyncio.Future[None]) -> None:
+        self._server_busy = None
+        self._settled(future)
+        backlog, self._server_backlog = bytes(self._server_backlog), bytearray()
+        self._upstream.resume("busy")
+        if backlog and not self._closing.is_set():
+            self._server_data(backlog)
+        if self._upstream_gone and self._server_busy is None:
+            self._upstream_lost(None)
+
+    def _upstream_lost(self, exc: Exception | None) -> None:
+        if self._server_busy is not None:  # deliver what came before the end first
+            self._upstream_gone = True
+            return
+        if self._closing.is_set():
+            return
+        self._send_client(
+            fatal(sqlstate.CONNECTION_FAILURE, "the upstream server closed the connection")
+        )
+        self._finish("upstream disconnected")
+
+    async def _from_server(self, data: bytes) -> None:
+        try:
+            frames = self._server_frames.feed(data)
+            chunks, outcomes = self._inspect(frames)
+        except ProtocolViolation as exc:
+            self._session.event("upstream_protocol_error", level="error", reason=str(exc))
+            self._send_client(
+                fatal(sqlstate.PROTOCOL_VIOLATION, "invalid message from the upstream server")
+            )
+            self._finish("upstream protocol error")
+            return
+        try:
+            for outcome in outcomes:
+                if outcome.command_id:  # portals over refused statements: reported at Parse
+                    await self._session.report(outcome)
+        except GateError as exc:  # the outcome could not be audited: withhold the result
+            self._withhold_unaudited(exc)
+            return
+        if chunks:
+            self._send_client(b"".join(chunks) if len(chunks) > 1 else chunks[0])
+        if self._draining and self.tracker.idle:
+            self._shutdown_client()
 
     def _withhold_unaudited(self, exc: GateError) -> None:
         """`report` refused (the audit log is unavailable): FATAL instead of the result."""

@@ -47,7 +47,7 @@ class CatalogCache:
         self._ttl = ttl
         self._clock = clock
         self._entries: dict[str, _Entry] = {}
-        self._inflight: dict[str, asyncio.Future[CatalogIndex]] = {}
+        self._inflight: dict[str, asyncio.Task[CatalogIndex]] = {}
 
     def cached(self, database: str) -> CatalogIndex | None:
         entry = self._entries.get(database)
@@ -58,20 +58,19 @@ class CatalogCache:
         if index is not None:
             return index
         pending = self._inflight.get(database)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[CatalogIndex] = asyncio.get_running_loop().create_future()
-        self._inflight[database] = future
+        if pending is None or pending.done():
+            # Its own task: one read serves every waiter, a cancelled waiter does not
+            # cancel it, and its timeout has a task even when the caller runs inline
+            # (`wardgate.eager`).
+            pending = asyncio.get_running_loop().create_task(self._load(credential, database))
+            self._inflight[database] = pending
+        return await asyncio.shield(pending)
+
+    async def _load(self, credential: UpstreamCredential, database: str) -> CatalogIndex:
         try:
-            index = await self._read(credential, database)
-            future.set_result(index)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: waiters re-raise it themselves
-            raise
+            return await self._read(credential, database)
         finally:
             del self._inflight[database]
-        return index
 
     async def _read(self, credential: UpstreamCredential, database: str) -> CatalogIndex:
         schema = self._default_schema(database)

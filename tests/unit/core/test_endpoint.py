@@ -1,0 +1,106 @@
+"""`wardgate.endpoint.Endpoint`: taking a stream's transport over and giving it back."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+import uvloop
+
+from wardgate.endpoint import Endpoint
+
+LOOPS = ["asyncio", "uvloop"]  # `serve` runs on uvloop; plain asyncio must work too
+
+
+def run(loop_kind: str, coro: object) -> None:
+    if loop_kind == "uvloop":
+        uvloop.run(coro)  # type: ignore[arg-type]
+    else:
+        asyncio.run(coro)  # type: ignore[arg-type]
+
+
+async def stream_pair() -> tuple[asyncio.StreamReader, asyncio.StreamWriter, socket.socket]:
+    ours, theirs = socket.socketpair()
+    reader, writer = await asyncio.open_connection(sock=ours)
+    theirs.setblocking(False)
+    return reader, writer, theirs
+
+
+@pytest.mark.parametrize("loop_kind", LOOPS)
+def test_takes_over_with_what_the_stream_buffered_then_relays_reads(loop_kind: str) -> None:
+    async def main() -> None:
+        reader, writer, peer = await stream_pair()
+        loop = asyncio.get_running_loop()
+        await loop.sock_sendall(peer, b"handshake|pipelined")
+        assert await reader.readexactly(10) == b"handshake|"
+        await asyncio.sleep(0.01)  # the rest now sits in the StreamReader's buffer
+
+        received: list[bytes] = []
+        got = asyncio.Event()
+
+        def on_data(data: bytes) -> None:
+            received.append(data)
+            got.set()
+
+        endpoint = Endpoint(reader, writer, on_data, lambda e: None, print)
+        leftover, ended = endpoint.attach()
+        assert (leftover, ended) == (b"pipelined", False)
+
+        await loop.sock_sendall(peer, b"next")
+        await asyncio.wait_for(got.wait(), 5)
+        assert received == [b"next"]
+        endpoint.write(b"reply")
+        assert await loop.sock_recv(peer, 100) == b"reply"
+
+        endpoint.detach()  # the stream works again afterwards
+        await loop.sock_sendall(peer, b"after")
+        assert await reader.readexactly(5) == b"after"
+        writer.close()
+        await writer.wait_closed()
+        peer.close()
+
+    run(loop_kind, main())
+
+
+@pytest.mark.parametrize("loop_kind", LOOPS)
+def test_loss_reaches_the_owner_and_the_stream(loop_kind: str) -> None:
+    async def main() -> None:
+        reader, writer, peer = await stream_pair()
+        lost = asyncio.Event()
+        endpoint = Endpoint(reader, writer, lambda d: None, lambda e: lost.set(), print)
+        endpoint.attach()
+        peer.close()
+        await asyncio.wait_for(lost.wait(), 5)
+        assert endpoint.lost
+        assert not endpoint.writable
+        endpoint.write(b"ignored")  # no error on a lost connection
+        endpoint.detach()
+        assert reader.at_eof()
+        await asyncio.wait_for(writer.wait_closed(), 5)  # the stream saw the end too
+
+    run(loop_kind, main())
+
+
+@pytest.mark.parametrize("loop_kind", LOOPS)
+def test_reading_stays_paused_while_any_reason_holds(loop_kind: str) -> None:
+    async def main() -> None:
+        reader, writer, peer = await stream_pair()
+        endpoint = Endpoint(reader, writer, lambda d: None, lambda e: None, print)
+        endpoint.attach()
+        transport = endpoint.transport
+        assert transport is not None
+        endpoint.pause("peer-full")
+        endpoint.pause("busy")
+        assert not transport.is_reading()
+        endpoint.resume("peer-full")
+        assert not transport.is_reading()
+        endpoint.resume("unknown")  # never paused for that: no effect
+        endpoint.resume("busy")
+        assert transport.is_reading()
+        endpoint.detach()
+        writer.close()
+        await writer.wait_closed()
+        peer.close()
+
+    run(loop_kind, main())
