@@ -70,6 +70,10 @@ _ERROR = ord("E")
 _READY = ord("Z")
 _PARAMETER_STATUS = ord("S")
 _ROW_FRAMES = (_DATA_ROW, _COPY_DATA)  # a COPY TO STDOUT row counts like a DataRow
+#: What `_track` looks at; every other backend frame passes as it is.
+_TRACKED = frozenset(
+    (_COMMAND_COMPLETE, _EMPTY_QUERY, _PORTAL_SUSPENDED, _ERROR, _READY, _PARAMETER_STATUS)
+)
 #: Command attribute value: the server may lex with either value (classify both ways).
 EITHER = "either"
 STANDARD_STRINGS = "standard_conforming_strings"
@@ -472,8 +476,11 @@ class Relay:
 
     async def _from_server(self, data: bytes) -> None:
         try:
-            frames = self._server_frames.feed(data)
-            chunks, outcomes = self._inspect(frames)
+            if self._masking is None and not self.tracker.budgeted:
+                sent, outcomes = self._scan(data)
+            else:
+                chunks, outcomes = self._inspect(self._server_frames.feed(data))
+                sent = b"".join(chunks)
         except ProtocolViolation as exc:
             self._session.event("upstream_protocol_error", level="error", reason=str(exc))
             self._send_client(
@@ -488,10 +495,48 @@ class Relay:
         except GateError as exc:  # the outcome could not be audited: withhold the result
             self._withhold_unaudited(exc)
             return
-        if chunks:
-            self._send_client(b"".join(chunks) if len(chunks) > 1 else chunks[0])
+        if sent:
+            self._send_client(sent)
         if self._draining and self.tracker.idle:
             self._shutdown_client()
+
+    def _scan(self, data: bytes) -> tuple[bytes, list[Outcome]]:
+        """`_inspect` for a session with no masking and no row limit in flight.
+
+        The read is forwarded as it came: rows are only counted, and only the frames
+        the tracker needs (completions, errors, ReadyForQuery, ParameterStatus) become
+        `Frame`s. An error swapped for a refusal is the one place bytes change.
+        """
+        buf, starts = self._server_frames.feed_starts(data)
+        outcomes: list[Outcome] = []
+        if not starts:
+            return buf, outcomes
+        tracker = self.tracker
+        ends = starts[1:]
+        ends.append(len(buf))
+        rows = size = last = 0
+        pieces: list[bytes] | None = None
+        for start, end in zip(starts, ends, strict=True):
+            kind = buf[start]
+            if kind in _ROW_FRAMES:
+                rows += 1
+                size += end - start
+            elif kind in _TRACKED:
+                if rows:
+                    tracker.on_rows(rows, size)
+                    rows = size = 0
+                frame = Frame.from_raw(buf[start:end])
+                sent = self._track(frame, outcomes)
+                if sent is not frame.raw:
+                    pieces = pieces if pieces is not None else []
+                    pieces += (buf[last:start], sent)
+                    last = end
+        if rows:
+            tracker.on_rows(rows, size)
+        if pieces is not None:
+            pieces.append(buf[last:])
+            buf = b"".join(pieces)
+        return buf, outcomes
 
     def _withhold_unaudited(self, exc: GateError) -> None:
         """`report` refused (the audit log is unavailable): FATAL instead of the result."""

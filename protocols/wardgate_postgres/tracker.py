@@ -101,6 +101,18 @@ class ResponseTracker:
         """Whether a command in flight may still change how the server parses text."""
         return any(entry.may_reconfigure for entry in self._pending)
 
+    @property
+    def budgeted(self) -> bool:
+        """Whether a command in flight has a row limit (its rows must be counted one by one)."""
+        return any(entry.budget is not None for entry in self._pending)
+
+    def on_rows(self, count: int, size: int) -> None:
+        """Count `count` DataRows of `size` bytes in all; only when nothing is `budgeted`."""
+        entry = self._current()
+        if entry is not None:
+            entry.rows += count
+            entry.bytes_out += size
+
     def over_limit(self) -> Pending | None:
         """The command being answered, if it has passed its row limit."""
         entry = self._current()

@@ -107,6 +107,44 @@ class FrameSplitter:
             self._buf += memoryview(data)[pos:]
         return frames
 
+    def feed_starts(self, data: bytes) -> tuple[bytes, list[int]]:
+        """Like `feed`, without a `Frame` per message: the complete frames as one
+        ``bytes`` and the offset where each starts (its type byte).
+
+        For a relay that forwards the bytes as they are and only looks at some types:
+        a chunk of a thousand DataRows costs a thousand ints, not a thousand objects.
+        """
+        if self._buf:
+            self._buf += data
+            src: bytes | bytearray = self._buf
+        else:
+            src = data
+        starts: list[int] = []
+        append = starts.append
+        limit = self._max
+        size = len(src)
+        pos = 0
+        while size - pos >= _HEADER_LEN:
+            length = _unpack_header(src, pos)[1]
+            if length > limit:
+                raise FrameTooLarge(length, limit)
+            if length < 4:
+                raise ProtocolViolation(f"invalid message length {length}")
+            end = pos + 1 + length
+            if end > size:
+                break
+            append(pos)
+            pos = end
+        if src is self._buf:
+            complete = bytes(self._buf[:pos])
+            del self._buf[:pos]
+        elif pos < size:
+            complete = data[:pos]
+            self._buf += memoryview(data)[pos:]
+        else:
+            complete = data
+        return complete, starts
+
     def _split(self, src: bytes | bytearray) -> tuple[list[Frame], int]:
         frames: list[Frame] = []
         append = frames.append

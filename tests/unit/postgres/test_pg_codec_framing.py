@@ -114,3 +114,35 @@ def test_startup_too_large_raises_on_the_length() -> None:
 def test_startup_too_small_is_a_violation(length: bytes) -> None:
     with pytest.raises(ProtocolViolation):
         StartupSplitter().feed(length)
+
+
+def _frames_of(complete: bytes, starts: list[int]) -> list[Frame]:
+    if not starts:
+        return []
+    ends = [*starts[1:], len(complete)]
+    return [Frame.from_raw(complete[s:e]) for s, e in zip(starts, ends, strict=True)]
+
+
+def test_feed_starts_at_every_byte_matches_feed() -> None:
+    """The relay's row-counting path sees the same frames as `feed`, cut anywhere."""
+    for cut in range(len(STREAM) + 1):
+        splitter = FrameSplitter(max_frame=1 << 20)
+        first = splitter.feed_starts(STREAM[:cut])
+        second = splitter.feed_starts(STREAM[cut:])
+        assert first[0] + second[0] == STREAM[: len(first[0]) + len(second[0])]
+        assert _frames_of(*first) + _frames_of(*second) == EXPECTED
+        assert splitter.buffered() == 0
+
+
+def test_feed_starts_and_feed_share_the_incomplete_tail() -> None:
+    splitter = FrameSplitter(max_frame=100)
+    assert splitter.feed_starts(b"Z\x00\x00\x00\x05IZ\x00") == (b"Z\x00\x00\x00\x05I", [0])
+    assert splitter.feed(b"\x00\x00\x05T") == [Frame(ord("Z"), b"T")]
+    assert splitter.feed_starts(b"") == (b"", [])
+
+
+def test_feed_starts_refuses_what_feed_refuses() -> None:
+    with pytest.raises(FrameTooLarge):
+        FrameSplitter(max_frame=1000).feed_starts(b"D\x00\x10\x00\x00")
+    with pytest.raises(ProtocolViolation):
+        FrameSplitter(max_frame=1000).feed_starts(b"D\x00\x00\x00\x03")

@@ -315,3 +315,28 @@ def test_abandon_keeps_an_earlier_error(tracker: ResponseTracker) -> None:
     tracker.expect(QUERY, "s-1")
     tracker.on_error("deadlock detected")
     assert tracker.abandon("upstream disconnected") == [Outcome("s-1", error="deadlock detected")]
+
+
+def test_rows_counted_in_bulk_match_rows_counted_one_by_one() -> None:
+    one, bulk = ResponseTracker(nonce="a"), ResponseTracker(nonce="b")
+    for tracker in (one, bulk):
+        tracker.expect(QUERY, "q-1")
+        assert not tracker.budgeted
+    for _ in range(3):
+        one.on_row(10)
+    bulk.on_rows(3, 30)
+    assert (
+        one.on_ready("I") == bulk.on_ready("I") == [Outcome("q-1", rows=3, bytes_out=30, status="")]
+    )
+
+
+def test_a_row_limit_in_flight_is_budgeted() -> None:
+    from wardgate_postgres.tracker import RowBudget
+
+    tracker = ResponseTracker(nonce="c")
+    tracker.expect(QUERY, "q-1")
+    tracker.expect(QUERY, "q-2", budget=RowBudget(5))
+    assert tracker.budgeted
+    tracker.on_ready("I")
+    tracker.on_ready("I")
+    assert not tracker.budgeted
