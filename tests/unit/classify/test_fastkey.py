@@ -1,0 +1,325 @@
+"""The fast shape key: equal keys must mean equal tokens, classifications and redactions.
+
+The memos keyed by `fast_key` are only sound if the key determines the lexer's tokens
+(fastkey.py). Every property here checks that directly — the text and the key's
+canonical text (every mark replaced by ``0`` or ``'?'``) lex alike, or fail alike —
+and then end to end: a text classified and redacted through a memo warmed by another
+text of the same key gets exactly what the full path gives it. Inputs: the golden
+corpus, literal-substituted variants of it, adversarial texts, and random texts built
+from the fragments that make lexing hard.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from wardgate.audit import statement
+from wardgate.classify import Classifier, ParseSettings
+from wardgate.classify.fastkey import MAX_CHARS, NUMBER_MARK, STRING_MARK, fast_key
+from wardgate.classify.lexer import LexError, Token, lex
+
+CORPUS = Path(__file__).resolve().parents[2] / "data" / "classify_corpus.jsonl"
+CASES: list[dict[str, Any]] = [
+    json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()
+]
+ON = ParseSettings()
+OFF = ParseSettings(standard_conforming_strings=False)
+
+
+def canonical(key: str) -> str:
+    return key.replace(NUMBER_MARK, "0").replace(STRING_MARK, "'?'")
+
+
+def tokens(text: str, parse: ParseSettings) -> list[Token] | str:
+    """The lexer's tokens, or its error message (which must not depend on literals)."""
+    try:
+        return lex(text, "postgres", parse).tokens
+    except LexError as error:
+        return f"LexError: {error}"
+
+
+def assert_key_decides_tokens(text: str, parse: ParseSettings) -> str | None:
+    key = fast_key(text, "postgres", parse)
+    if key is not None:
+        twin = canonical(key)
+        assert fast_key(twin, "postgres", parse) == key
+        assert tokens(text, parse) == tokens(twin, parse), (text, key)
+    return key
+
+
+def full(text: str, parse: ParseSettings = ON, database: str | None = None) -> dict[str, Any]:
+    result = Classifier(fast_keys=False).classify(
+        text, "postgres", settings=parse, database=database
+    )
+    return result.to_json()
+
+
+def assert_memo_agrees(text: str, parse: ParseSettings = ON) -> None:
+    """Warm the memos with the canonical twin, then ask for `text`: same as the full path."""
+    key = fast_key(text, "postgres", parse)
+    assert key is not None
+    warm = Classifier()
+    twin = canonical(key)
+    warm.classify(twin, "postgres", settings=parse, database="db")
+    got = warm.classify(text, "postgres", settings=parse, database="db")
+    assert got.to_json() == full(text, parse, "db")
+    assert got is warm.classify(twin, "postgres", settings=parse, database="db")  # a memo hit
+    if parse == ON:
+        statement.redact(twin, "postgres")
+        assert statement.redact(text, "postgres") == statement._redact(text, "postgres")
+
+
+PG_CASES = [case for case in CASES if case["dialect"] == "postgres"]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: f"{case['dialect']}:{case['sql'][:50]}")
+def test_corpus_key_decides_tokens(case: dict[str, Any]) -> None:
+    parse = ParseSettings(**case.get("settings", {}))
+    if case["dialect"] != "postgres":
+        assert fast_key(case["sql"], case["dialect"], parse) is None  # MySQL: never
+        return
+    for setting in {parse, ON, OFF}:
+        if assert_key_decides_tokens(case["sql"], setting) is not None:
+            assert_memo_agrees(case["sql"], setting)
+
+
+def test_the_corpus_exercises_the_fast_path() -> None:
+    keyed = [case for case in PG_CASES if fast_key(case["sql"], "postgres", ON) is not None]
+    assert len(keyed) >= len(PG_CASES) // 3
+    pgbench = "SELECT abalance FROM pgbench_accounts WHERE aid = 12345;"
+    assert fast_key(pgbench, "postgres", ON) == (
+        "SELECT abalance FROM pgbench_accounts WHERE aid = \x00;"
+    )
+
+
+# ----------------------------------------------------------------- literal variants
+
+STRING_VALUE = st.lists(
+    st.sampled_from([*"ab '\"\\$-/*;\n\t\x01é€E", "''", "--", "/*", "$$", "*/"]),
+    max_size=12,
+).map("".join)
+NUMBER_VALUE = st.one_of(
+    st.integers(min_value=0, max_value=10**15).map(str),
+    st.tuples(st.integers(0, 10**6), st.integers(0, 10**6)).map(lambda p: f"{p[0]}.{p[1]}"),
+)
+
+
+def fill(key: str, data: st.DataObject) -> str:
+    out: list[str] = []
+    for char in key:
+        if char == NUMBER_MARK:
+            out.append(data.draw(NUMBER_VALUE))
+        elif char == STRING_MARK:
+            out.append("'" + data.draw(STRING_VALUE).replace("'", "''") + "'")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+KEYED = [
+    (case["sql"], key)
+    for case in PG_CASES
+    if (key := fast_key(case["sql"], "postgres", ON)) is not None
+    and (NUMBER_MARK in key or STRING_MARK in key)
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(case=st.sampled_from(KEYED), data=st.data())
+def test_random_literal_values_keep_the_key_and_every_answer(
+    case: tuple[str, str], data: st.DataObject
+) -> None:
+    original, key = case
+    variant = fill(key, data)
+    if "\x00" in variant or "\x01" in variant:  # a drawn string held a mark character
+        assert fast_key(variant, "postgres", ON) is None
+        return
+    assert fast_key(variant, "postgres", ON) == key
+    assert_key_decides_tokens(variant, ON)
+    assert full(variant) == full(original)
+    assert_memo_agrees(variant)
+    if "\\" not in variant:
+        assert fast_key(variant, "postgres", OFF) == key
+
+
+# ----------------------------------------------------------------- adversarial texts
+
+FALLS_BACK = [
+    "SELECT 1e5",
+    "SELECT .5",
+    "SELECT 1.",
+    "SELECT 0x1F",
+    "SELECT 0o17, 0b101",
+    "SELECT 1_000",
+    "SELECT 1..2",
+    "SELECT t.5",
+    "SELECT E'\\''",
+    "SELECT e'a'",
+    "SELECT U&'d\\0061t\\+000061'",
+    "SELECT U&'a' UESCAPE '!'",
+    "SELECT B'101', X'1F'",
+    "SELECT N'abc'",
+    "SELECT $$a 'b' c$$",
+    "SELECT $tag$ ' $tag$",
+    "SELECT $1",
+    'SELECT "it\'s" FROM t',
+    "SELECT \"a\" FROM t WHERE x = 'y'",
+    "SELECT 1 -- ' comment hides a quote",
+    "SELECT 1 /* ' */, 2",
+    "SELECT 1 /* a /* nested */ b */",
+    "SELECT '--' -- x",
+    "SELECT 1--1",
+    "SELECT 'a'1",
+    "SELECT 1'a'",
+    "SELECT 'a' 'b",
+    "SELECT 'unterminated",
+    "SELECT 'a''",
+    "SELECT t1.'a'",
+    "SELECT a&'b'",
+    "SELECT {1}",
+    "SELECT `a`",
+    "SELECT '\x00'",
+    "SELECT 1 \x00",
+    "SELECT \x01",
+    "SELECT 1\u00a0",
+    "SÉLECT 1",
+    "SELECT 1 \\",
+    "SELECT 'a\\' OR 1=1 --'",
+]
+
+
+@pytest.mark.parametrize("text", FALLS_BACK)
+def test_what_the_regex_does_not_understand_falls_back(text: str) -> None:
+    assert fast_key(text, "postgres", ON) is None or "\\" in text
+    assert fast_key(text, "postgres", OFF) is None
+
+
+KEYED_ADVERSARIAL = [
+    "SELECT 'it''s', '', '''', 'a'''",
+    "SELECT '\\' FROM t WHERE a = '\\'",  # standard strings: backslash is a character
+    "SELECT 'a' || 'b' FROM t1 WHERE c2 = -1 AND d = +2.5",
+    "SELECT * FROM t WHERE a='--' AND b='/*' AND c='$$' AND d='\"'",
+    "SELECT a FROM t WHERE b IN (1, 2, 3) AND c = ANY(ARRAY[1,2])",
+    "INSERT INTO t (a, b) VALUES (1, 'x'), (2, 'y')",
+    "SELECT 1::int, '2'::text, x[1:2]",
+    "SELECT a=-1, b<>-2, c>=3, d!=4, e*-5, f/6, g%7, h^8",
+    "select\t1\n;\r\nselect\f2\v",
+    "SELECT uescape FROM t WHERE a = 1",
+    "SELECT 1;DELETE FROM t WHERE a = 'x'",
+    "UPDATE t SET a = 'x' WHERE id = 1",
+    "SELECT pg_sleep(10)",
+    "SELECT set_config('search_path', '', false)",
+    "SET statement_timeout = 100",
+    "SET standard_conforming_strings = 'off'",
+    "SELECT 'a'b",
+    "SELECT (1)",
+    "'x'",
+    "1",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", KEYED_ADVERSARIAL)
+def test_literals_the_regex_understands_are_blanked_soundly(text: str) -> None:
+    assert assert_key_decides_tokens(text, ON) is not None
+    assert_memo_agrees(text)
+
+
+def test_keys_tell_strings_from_numbers_and_keep_names() -> None:
+    def key(text: str) -> str | None:
+        return fast_key(text, "postgres", ON)
+
+    assert key("SELECT 1") != key("SELECT '1'")
+    assert key("SELECT t1 FROM t") != key("SELECT t2 FROM t")
+    assert key("SELECT 1 FROM t") == key("SELECT 2.75 FROM t")
+    assert key("SELECT 'a' FROM t") == key("SELECT 'it''s -- /* $$' FROM t")
+
+
+def test_backslashes_fall_back_only_when_they_may_escape() -> None:
+    text = "SELECT 'a\\' FROM t"
+    assert fast_key(text, "postgres", ON) is not None
+    assert fast_key(text, "postgres", OFF) is None
+
+
+def test_long_texts_and_mysql_have_no_key() -> None:
+    assert fast_key("SELECT 1" + " " * MAX_CHARS, "postgres", ON) is None
+    assert fast_key("SELECT 1", "mysql", ParseSettings()) is None
+
+
+def test_a_classifier_with_a_small_max_chars_still_refuses_by_length() -> None:
+    short = Classifier(max_chars=10)
+    assert short.classify("SELECT 1 FROM t", "postgres").kind.value == "unknown"
+
+
+# ----------------------------------------------------------------- random texts
+
+FRAGMENTS = [
+    "'",
+    "''",
+    '"',
+    "$",
+    "$$",
+    "$1",
+    "--",
+    "-",
+    "/*",
+    "*/",
+    "/",
+    "*",
+    "\\",
+    "E",
+    "e",
+    "U&",
+    "N",
+    "x",
+    "b",
+    "t1",
+    "1",
+    "12",
+    "1e5",
+    ".",
+    ".5",
+    "0x1F",
+    "_",
+    " ",
+    "\n",
+    "(",
+    ")",
+    ",",
+    ";",
+    "::",
+    "=",
+    "<>",
+    "|",
+    "SELECT ",
+    " FROM ",
+    "a",
+    "é",
+    "\x00",
+    "\x01",
+    "{",
+    "uescape",
+]
+RANDOM_TEXT = st.lists(st.sampled_from(FRAGMENTS), max_size=25).map("".join)
+
+
+@settings(max_examples=600, deadline=None)
+@given(text=RANDOM_TEXT, standard=st.booleans())
+@example(text="SELECT 1e+5.5", standard=True)
+@example(text="SELECT 1e+5", standard=True)
+def test_random_texts_key_decides_tokens(text: str, standard: bool) -> None:
+    parse = ON if standard else OFF
+    if assert_key_decides_tokens(text, parse) is not None:
+        assert_memo_agrees(text, parse)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=40))
+def test_arbitrary_unicode_key_decides_tokens(text: str) -> None:
+    assert_key_decides_tokens(text, ON)
