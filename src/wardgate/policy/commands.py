@@ -64,10 +64,28 @@ def _candidates(value: str | None, default: bool) -> tuple[bool, ...]:
     return (_truthy(value),)
 
 
+#: `settings_variants` per reported values (a handful in practice; cleared when full).
+_VARIANTS_ENTRIES = 256
+_variants: dict[tuple[str | None, ...], tuple[ParseSettings, ...]] = {}
+
+
 def settings_variants(attributes: Mapping[str, str]) -> tuple[ParseSettings, ...]:
     """Every lexing setting the server may apply to this command (usually one)."""
-    choices = [_candidates(attributes.get(name), default) for name, default in _SETTINGS]
-    return tuple(ParseSettings(*values) for values in product(*choices))
+    values = tuple([attributes.get(name) for name, _ in _SETTINGS])
+    known = _variants.get(values)
+    if known is None:
+        known = _settings_variants(values)
+        if len(_variants) >= _VARIANTS_ENTRIES:
+            _variants.clear()
+        _variants[values] = known
+    return known
+
+
+def _settings_variants(values: tuple[str | None, ...]) -> tuple[ParseSettings, ...]:
+    choices = [
+        _candidates(value, default) for value, (_, default) in zip(values, _SETTINGS, strict=True)
+    ]
+    return tuple(ParseSettings(*settings) for settings in product(*choices))
 
 
 def parse_settings(attributes: Mapping[str, str]) -> ParseSettings:
@@ -143,7 +161,16 @@ class CommandClassifier:
         if command.dialect == "mysql" and _SAFE_SET_NAMES.fullmatch(command.text):
             return _single(Kind.SESSION, reason="SET NAMES to an ASCII-safe character set")
         attributes = command.attributes
-        readings = self._readings(command, settings_variants(attributes), functions)
+        variants = settings_variants(attributes)
+        if len(variants) == 1 and command.dialect == "postgres":  # the common case
+            return self._classifier.classify(
+                command.text,
+                "postgres",
+                settings=variants[0],
+                catalog=functions,
+                database=command.database or None,
+            )
+        readings = self._readings(command, variants, functions)
         if command.dialect == "mysql" and _may_change_lexing_midway(readings):
             # MySQL parses each statement of a multi-statement string only after running
             # the one before: a SET sql_mode early in the string changes how the rest
