@@ -7,10 +7,11 @@ text the regex understands completely. Then the classification (`Classifier`) an
 audit's redaction (`wardgate.audit.statement`) are memoised by that key, and a
 repeated shape costs two ``re.sub`` and a dict lookup instead of a lex in Python.
 
-Soundness (the memos rely on it). Claim: for PostgreSQL, if two texts have the same
-fast key under the same `ParseSettings`, the lexer gives both the same tokens — so the
-same fingerprints, the same classification (see fingerprint.py) and the same
-redaction. Proof sketch, for an accepted text ``T`` with key ``K``:
+Soundness (the memos rely on it). Claim: if two texts have the same fast key under the
+same dialect and `ParseSettings`, the lexer gives both the same tokens up to the
+values of their literals — the same fingerprints, so the same classification (see
+fingerprint.py) and the same redaction. Proof sketch, for an accepted text ``T`` with
+key ``K`` (PostgreSQL; MySQL differences after it):
 
 1. *Marks are literal tokens.* A blanked region starts at the start of the text or
    after a separator (whitespace, ``( ) , ; : [ ] = < > + - * / % ^ | ! ~ @ # ?``);
@@ -20,8 +21,6 @@ redaction. Proof sketch, for an accepted text ``T`` with key ``K``:
    ``B``/``X``/``N`` prefix can precede it: letters and ``&`` are not separators); a
    number region ``\\d+(\\.\\d+)?`` is exactly the lexer's number there (no ``x``/``o``/
    ``b``, ``_``, ``e`` exponent or second ``.`` can follow a separator-bounded run).
-   PostgreSQL's string and number tokens carry no value, so every mark yields one
-   fixed token.
 2. *The rest is lexed from the rest alone.* What is left outside the marks may hold
    only ASCII letters, digits, ``_``, the lexer's whitespace, ``( ) , ; : [ ] .`` and
    operator characters ``= < > + - * / % ^ | ! ~ @ # ? &`` — no quote of either kind,
@@ -38,17 +37,27 @@ redaction. Proof sketch, for an accepted text ``T`` with key ``K``:
    ``standard_conforming_strings`` off a backslash would escape a quote: such a text
    has no key; without backslashes both settings cut strings alike.
 
-Hence the tokens are a function of ``K``, and whatever is computed from the tokens
-and the memo's other key parts (dialect, settings, database) is too. Keeping more text
-(whitespace, case) in the key than the fingerprint does only costs hit rate. MySQL has
-no fast key: its string tokens keep their source (``PREPARE … FROM '…'`` is classified
-by its literal), and backslash escapes, ``#`` comments, ``"`` strings and executable
-comments would each need their own argument.
+PostgreSQL's string and number tokens carry no value, so there the tokens are a
+function of ``K``. MySQL's string tokens keep their source for one purpose, ``PREPARE
+name FROM '<sql>'`` (its fingerprint keeps the literal): a text with ``prepare``
+anywhere outside the marks has no key, and every other fingerprint reads only token
+kinds, texts (``'?'`` for every string) and the keys of words. MySQL also differs in
+steps 1 and 2: the string pattern is the lexer's for the settings (backslash escapes
+unless NO_BACKSLASH_ESCAPES); ``@`` (user variables, ``@'x'``, ``@1``), ``&``, ``#``
+(a comment), ``[`` and ``]`` (not MySQL tokens) are not separators, and ``#``, ``[``,
+``]`` cannot stay outside the marks; ``"`` (a string or, with ANSI_QUOTES, a name),
+backticks, ``--`` and ``/*`` (comments, executable comments and hints) reject the
+text as in step 2; names may start with a digit, which step 2's rule already refuses.
+
+Whatever is computed from the tokens and the memo's other key parts (dialect,
+settings, database) is therefore a function of the key. Keeping more text
+(whitespace, case) in the key than the fingerprint does only costs hit rate.
 """
 
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from wardgate.classify.context import ParseSettings
 
@@ -59,15 +68,44 @@ STRING_MARK = "\x01"
 MAX_CHARS = 2048
 
 #: Characters a blanked literal may sit next to: none can continue a token into it.
-_SEP = r" \t\n\r\f\v(),;:\[\]=<>+\-*/%^|!~@#?"
-_STRING = re.compile(r"'(?<![^" + _SEP + r"]')(?:[^']|'')*'")
-_NUMBER = re.compile(r"[0-9](?<![^" + _SEP + r"][0-9])[0-9]*(?:\.[0-9]+)?(?=[" + _SEP + r"]|\Z)")
-#: Anything outside the alphabet of step 2 (the marks are part of the key).
-_FOREIGN = re.compile(r"[^A-Za-z0-9_ \t\n\r\f\v(),;:\[\].=<>+\-*/%^|!~@#?&\x00\x01]")
+_PG_SEP = r" \t\n\r\f\v(),;:\[\]=<>+\-*/%^|!~@#?"
+_MY_SEP = r" \t\n\r\f\v(),;:=<>+\-*/%^|!~?"
+#: What may stay outside the marks (step 2), marks included.
+_PG_ALPHABET = r"A-Za-z0-9_ \t\n\r\f\v(),;:\[\].=<>+\-*/%^|!~@#?&\x00\x01"
+_MY_ALPHABET = r"A-Za-z0-9_ \t\n\r\f\v(),;:.=<>+\-*/%^|!~?&@\x00\x01"
+_PLAIN_BODY = r"(?:[^']|'')*"
+_ESCAPING_BODY = r"(?:[^'\\]|\\.|'')*"  # MySQL unless NO_BACKSLASH_ESCAPES
 #: A digit that does not continue a name: a number the fast path did not blank.
 _LONE_DIGIT = re.compile(r"[0-9](?<![A-Za-z0-9_][0-9])")
+#: MySQL ``PREPARE name FROM '<sql>'`` is classified by its literal (fingerprint.py).
+_PREPARE = re.compile(r"prepare", re.IGNORECASE)
 
-_last: tuple[str, bool, str | None] | None = None
+
+class _Grammar(NamedTuple):
+    string: re.Pattern[str]
+    number: re.Pattern[str]
+    foreign: re.Pattern[str]
+
+
+def _grammar(sep: str, alphabet: str, body: str) -> _Grammar:
+    return _Grammar(
+        re.compile(r"'(?<![^" + sep + r"]')" + body + "'", re.DOTALL),
+        re.compile(r"[0-9](?<![^" + sep + r"][0-9])[0-9]*(?:\.[0-9]+)?(?=[" + sep + r"]|\Z)"),
+        re.compile(r"[^" + alphabet + "]"),
+    )
+
+
+#: (dialect, backslash escapes in strings) → the grammar. PostgreSQL with backslash
+#: escapes (standard_conforming_strings off) has none: a backslash rejects the text,
+#: and without one both settings cut strings alike.
+_GRAMMARS = {
+    ("postgres", False): _grammar(_PG_SEP, _PG_ALPHABET, _PLAIN_BODY),
+    ("postgres", True): _grammar(_PG_SEP, _PG_ALPHABET, _PLAIN_BODY),
+    ("mysql", False): _grammar(_MY_SEP, _MY_ALPHABET, _PLAIN_BODY),
+    ("mysql", True): _grammar(_MY_SEP, _MY_ALPHABET, _ESCAPING_BODY),
+}
+
+_last: tuple[str, str, bool, str | None] | None = None
 
 
 def fast_key(text: str, dialect: str, settings: ParseSettings) -> str | None:
@@ -77,24 +115,32 @@ def fast_key(text: str, dialect: str, settings: ParseSettings) -> str | None:
     module docstring. The last answer is kept: the classifier and the audit's
     redaction ask about the same text back to back.
     """
-    if dialect != "postgres" or len(text) > MAX_CHARS:
+    if len(text) > MAX_CHARS:
         return None
-    backslash_escapes = not settings.standard_conforming_strings
+    if dialect == "postgres":
+        escapes = not settings.standard_conforming_strings
+    elif dialect == "mysql":
+        escapes = not settings.no_backslash_escapes
+    else:
+        return None
     global _last
     last = _last
-    if last is not None and last[0] is text and last[1] == backslash_escapes:
-        return last[2]
-    key = _key(text, backslash_escapes)
-    _last = (text, backslash_escapes, key)
+    if last is not None and last[0] is text and last[1] == dialect and last[2] == escapes:
+        return last[3]
+    key = _key(text, dialect, escapes)
+    _last = (text, dialect, escapes, key)
     return key
 
 
-def _key(text: str, backslash_escapes: bool) -> str | None:
+def _key(text: str, dialect: str, escapes: bool) -> str | None:
     if NUMBER_MARK in text or STRING_MARK in text:
         return None
-    if backslash_escapes and "\\" in text:
+    if escapes and dialect == "postgres" and "\\" in text:
         return None
-    key = _NUMBER.sub(NUMBER_MARK, _STRING.sub(STRING_MARK, text))
-    if "--" in key or "/*" in key or _FOREIGN.search(key) or _LONE_DIGIT.search(key):
+    grammar = _GRAMMARS[dialect, escapes]
+    key = grammar.number.sub(NUMBER_MARK, grammar.string.sub(STRING_MARK, text))
+    if "--" in key or "/*" in key or grammar.foreign.search(key) or _LONE_DIGIT.search(key):
+        return None
+    if dialect == "mysql" and _PREPARE.search(key):
         return None
     return key

@@ -161,23 +161,14 @@ class CommandClassifier:
         if command.dialect == "mysql" and _SAFE_SET_NAMES.fullmatch(command.text):
             return _single(Kind.SESSION, reason="SET NAMES to an ASCII-safe character set")
         attributes = command.attributes
-        variants = settings_variants(attributes)
-        if len(variants) == 1 and command.dialect == "postgres":  # the common case
-            return self._classifier.classify(
-                command.text,
-                "postgres",
-                settings=variants[0],
-                catalog=functions,
-                database=command.database or None,
-            )
-        readings = self._readings(command, variants, functions)
+        readings = self._readings(command, settings_variants(attributes), functions)
         if command.dialect == "mysql" and _may_change_lexing_midway(readings):
             # MySQL parses each statement of a multi-statement string only after running
             # the one before: a SET sql_mode early in the string changes how the rest
             # is cut. Read the string under every setting; the strictest decides.
             unsure = {**attributes, "no_backslash_escapes": EITHER, "ansi_quotes": EITHER}
             readings += self._readings(command, settings_variants(unsure), functions)
-        return strictest_reading(readings)
+        return readings[0] if len(readings) == 1 else strictest_reading(readings)
 
     def _readings(
         self,

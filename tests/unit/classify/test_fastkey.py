@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from wardgate.audit import statement
 from wardgate.classify import Classifier, ParseSettings
 from wardgate.classify.fastkey import MAX_CHARS, NUMBER_MARK, STRING_MARK, fast_key
-from wardgate.classify.lexer import LexError, Token, lex
+from wardgate.classify.lexer import STRING, LexError, Token, lex
 
 CORPUS = Path(__file__).resolve().parents[2] / "data" / "classify_corpus.jsonl"
 CASES: list[dict[str, Any]] = [
@@ -30,68 +30,78 @@ CASES: list[dict[str, Any]] = [
 ]
 ON = ParseSettings()
 OFF = ParseSettings(standard_conforming_strings=False)
+MY = ParseSettings()
+MY_NO_ESCAPES = ParseSettings(no_backslash_escapes=True)
+MY_ANSI = ParseSettings(ansi_quotes=True)
+SETTINGS = {"postgres": [ON, OFF], "mysql": [MY, MY_NO_ESCAPES, MY_ANSI]}
 
 
 def canonical(key: str) -> str:
     return key.replace(NUMBER_MARK, "0").replace(STRING_MARK, "'?'")
 
 
-def tokens(text: str, parse: ParseSettings) -> list[Token] | str:
-    """The lexer's tokens, or its error message (which must not depend on literals)."""
+def tokens(text: str, dialect: str, parse: ParseSettings) -> list[Token] | str:
+    """The lexer's tokens, or its error message (which must not depend on literals).
+
+    MySQL string tokens keep their source as `key` (for PREPARE … FROM); the fast key
+    is refused for PREPARE texts, and the rest reads the canonical text only.
+    """
     try:
-        return lex(text, "postgres", parse).tokens
+        found = lex(text, dialect, parse)
     except LexError as error:
         return f"LexError: {error}"
+    assert not found.conditional
+    return [t._replace(key=t.text) if t.kind == STRING else t for t in found.tokens]
 
 
-def assert_key_decides_tokens(text: str, parse: ParseSettings) -> str | None:
-    key = fast_key(text, "postgres", parse)
+def assert_key_decides_tokens(text: str, dialect: str, parse: ParseSettings) -> str | None:
+    key = fast_key(text, dialect, parse)
     if key is not None:
         twin = canonical(key)
-        assert fast_key(twin, "postgres", parse) == key
-        assert tokens(text, parse) == tokens(twin, parse), (text, key)
+        assert fast_key(twin, dialect, parse) == key
+        assert tokens(text, dialect, parse) == tokens(twin, dialect, parse), (text, key)
     return key
 
 
-def full(text: str, parse: ParseSettings = ON, database: str | None = None) -> dict[str, Any]:
-    result = Classifier(fast_keys=False).classify(
-        text, "postgres", settings=parse, database=database
-    )
+def full(text: str, dialect: str, parse: ParseSettings, database: str | None) -> dict[str, Any]:
+    result = Classifier(fast_keys=False).classify(text, dialect, settings=parse, database=database)
     return result.to_json()
 
 
-def assert_memo_agrees(text: str, parse: ParseSettings = ON) -> None:
+def assert_memo_agrees(text: str, dialect: str = "postgres", parse: ParseSettings = ON) -> None:
     """Warm the memos with the canonical twin, then ask for `text`: same as the full path."""
-    key = fast_key(text, "postgres", parse)
+    key = fast_key(text, dialect, parse)
     assert key is not None
     warm = Classifier()
     twin = canonical(key)
-    warm.classify(twin, "postgres", settings=parse, database="db")
-    got = warm.classify(text, "postgres", settings=parse, database="db")
-    assert got.to_json() == full(text, parse, "db")
-    assert got is warm.classify(twin, "postgres", settings=parse, database="db")  # a memo hit
-    if parse == ON:
-        statement.redact(twin, "postgres")
-        assert statement.redact(text, "postgres") == statement._redact(text, "postgres")
+    warm.classify(twin, dialect, settings=parse, database="db")
+    got = warm.classify(text, dialect, settings=parse, database="db")
+    assert got.to_json() == full(text, dialect, parse, "db")
+    assert got is warm.classify(twin, dialect, settings=parse, database="db")  # a memo hit
+    if parse == ParseSettings():  # the redaction always lexes under the defaults
+        statement.redact(twin, dialect)
+        assert statement.redact(text, dialect) == statement._redact(text, dialect)
 
 
-PG_CASES = [case for case in CASES if case["dialect"] == "postgres"]
+def assert_sound(text: str, dialect: str, parse: ParseSettings) -> str | None:
+    key = assert_key_decides_tokens(text, dialect, parse)
+    if key is not None:
+        assert_memo_agrees(text, dialect, parse)
+    return key
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: f"{case['dialect']}:{case['sql'][:50]}")
 def test_corpus_key_decides_tokens(case: dict[str, Any]) -> None:
-    parse = ParseSettings(**case.get("settings", {}))
-    if case["dialect"] != "postgres":
-        assert fast_key(case["sql"], case["dialect"], parse) is None  # MySQL: never
-        return
-    for setting in {parse, ON, OFF}:
-        if assert_key_decides_tokens(case["sql"], setting) is not None:
-            assert_memo_agrees(case["sql"], setting)
+    dialect = case["dialect"]
+    for parse in {ParseSettings(**case.get("settings", {})), *SETTINGS[dialect]}:
+        assert_sound(case["sql"], dialect, parse)
 
 
 def test_the_corpus_exercises_the_fast_path() -> None:
-    keyed = [case for case in PG_CASES if fast_key(case["sql"], "postgres", ON) is not None]
-    assert len(keyed) >= len(PG_CASES) // 3
+    for dialect in SETTINGS:
+        cases = [case for case in CASES if case["dialect"] == dialect]
+        keyed = [case for case in cases if fast_key(case["sql"], dialect, ParseSettings())]
+        assert len(keyed) >= len(cases) // 4, dialect
     pgbench = "SELECT abalance FROM pgbench_accounts WHERE aid = 12345;"
     assert fast_key(pgbench, "postgres", ON) == (
         "SELECT abalance FROM pgbench_accounts WHERE aid = \x00;"
@@ -101,7 +111,7 @@ def test_the_corpus_exercises_the_fast_path() -> None:
 # ----------------------------------------------------------------- literal variants
 
 STRING_VALUE = st.lists(
-    st.sampled_from([*"ab '\"\\$-/*;\n\t\x01é€E", "''", "--", "/*", "$$", "*/"]),
+    st.sampled_from([*"ab '\"\\$-/*;#`@\n\t\x01é€E", "''", "--", "/*", "$$", "*/", "/*!"]),
     max_size=12,
 ).map("".join)
 NUMBER_VALUE = st.one_of(
@@ -110,47 +120,58 @@ NUMBER_VALUE = st.one_of(
 )
 
 
-def fill(key: str, data: st.DataObject) -> str:
+def quote(value: str, dialect: str, parse: ParseSettings) -> str:
+    if dialect == "mysql" and not parse.no_backslash_escapes:
+        value = value.replace("\\", "\\\\")
+    return "'" + value.replace("'", "''") + "'"
+
+
+def fill(key: str, dialect: str, parse: ParseSettings, data: st.DataObject) -> str:
     out: list[str] = []
     for char in key:
         if char == NUMBER_MARK:
             out.append(data.draw(NUMBER_VALUE))
         elif char == STRING_MARK:
-            out.append("'" + data.draw(STRING_VALUE).replace("'", "''") + "'")
+            out.append(quote(data.draw(STRING_VALUE), dialect, parse))
         else:
             out.append(char)
     return "".join(out)
 
 
 KEYED = [
-    (case["sql"], key)
-    for case in PG_CASES
-    if (key := fast_key(case["sql"], "postgres", ON)) is not None
+    (case["dialect"], parse, case["sql"], key)
+    for case in CASES
+    for parse in SETTINGS[case["dialect"]]
+    if (key := fast_key(case["sql"], case["dialect"], parse)) is not None
     and (NUMBER_MARK in key or STRING_MARK in key)
 ]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(case=st.sampled_from(KEYED), data=st.data())
 def test_random_literal_values_keep_the_key_and_every_answer(
-    case: tuple[str, str], data: st.DataObject
+    case: tuple[str, ParseSettings, str, str], data: st.DataObject
 ) -> None:
-    original, key = case
-    variant = fill(key, data)
+    dialect, parse, original, key = case
+    variant = fill(key, dialect, parse, data)
     if "\x00" in variant or "\x01" in variant:  # a drawn string held a mark character
-        assert fast_key(variant, "postgres", ON) is None
+        assert fast_key(variant, dialect, parse) is None
         return
-    assert fast_key(variant, "postgres", ON) == key
-    assert_key_decides_tokens(variant, ON)
-    assert full(variant) == full(original)
-    assert_memo_agrees(variant)
-    if "\\" not in variant:
-        assert fast_key(variant, "postgres", OFF) == key
+    if dialect == "postgres" and not parse.standard_conforming_strings and "\\" in variant:
+        assert fast_key(variant, dialect, parse) is None
+        return
+    assert fast_key(variant, dialect, parse) == key
+    assert_key_decides_tokens(variant, dialect, parse)
+    assert full(variant, dialect, parse, None) == full(original, dialect, parse, None)
+    assert_memo_agrees(variant, dialect, parse)
 
 
 # ----------------------------------------------------------------- adversarial texts
 
 FALLS_BACK = [
+    "SELECT \"x 'a' y\" FROM t",
+    "SELECT `x 'a' y` FROM t",
+    "SELECT 'abc' {",
     "SELECT 1e5",
     "SELECT .5",
     "SELECT 1.",
@@ -227,8 +248,68 @@ KEYED_ADVERSARIAL = [
 
 @pytest.mark.parametrize("text", KEYED_ADVERSARIAL)
 def test_literals_the_regex_understands_are_blanked_soundly(text: str) -> None:
-    assert assert_key_decides_tokens(text, ON) is not None
-    assert_memo_agrees(text)
+    assert assert_sound(text, "postgres", ON) is not None
+
+
+MY_FALLS_BACK = [
+    "SELECT `x 'a' y` FROM t",
+    "SELECT \"x 'a' y\" FROM t",
+    "SELECT 'abc' [",
+    "SELECT 'abc' ]",
+    "SELECT 'abc' #",
+    "SELECT 1 # ' comment",
+    "SELECT 1 -- ' comment",
+    "SELECT 1--1",
+    "SELECT 1 /*! , SLEEP(1) */",
+    "SELECT 1 /*!50000 , SLEEP(1) */",
+    "SELECT 1 /*M! , SLEEP(1) */",
+    "SELECT /*+ SET_VAR(sort_buffer_size = 16M) */ 1",
+    'SELECT "it\'s" FROM t',
+    "SELECT `a'b` FROM t",
+    "SELECT @'x', @\"y\"",
+    "SELECT @1",
+    "SELECT @a.'b'",
+    "SELECT \\N",
+    "SELECT N'abc', _utf8'abc', x'1F', b'01'",
+    "SELECT 0x1F, 0b01, 1e5, .5, 1.",
+    "SELECT 1abc",
+    "PREPARE s FROM 'DELETE FROM t'",
+    "prepare s from 'SELECT 1'",
+    "SELECT 'a' FROM t WHERE b = 1 #",
+    "SELECT a[1]",
+    "SELECT {d '2020-01-01'}",
+    "SELECT $1",
+]
+
+
+@pytest.mark.parametrize("text", MY_FALLS_BACK)
+def test_what_the_regex_does_not_understand_falls_back_in_mysql(text: str) -> None:
+    for parse in SETTINGS["mysql"]:
+        assert assert_sound(text, "mysql", parse) is None or parse.no_backslash_escapes
+
+
+MY_KEYED = [
+    "SELECT 'a\\\nb' FROM t",
+    "SELECT * FROM t WHERE a = 'it''s' AND b = 'it\\'s' AND c = 1.5",
+    "SELECT 'a\\\\', 'b\\n', '--', '/*!', '#', '\"', '`' FROM t",
+    "INSERT INTO t (a, b) VALUES (1, 'x'), (2, 'y') ON DUPLICATE KEY UPDATE b = 'z'",
+    "SET @a := 1, @b = 'x', autocommit = 0",
+    "SELECT @@session.sql_mode, @a1 FROM t1 WHERE c2 = -1",
+    "SELECT SLEEP(10)",
+    "SET sql_mode = 'ANSI_QUOTES'",
+    "SELECT a INTO OUTFILE '/tmp/x' FROM t",
+    "SELECT 1;UPDATE t SET a = 'x'",
+    "SELECT a FROM t WHERE b IN (1, 2, 3) LIMIT 10, 20",
+    "SELECT a <=> 1, b != 2, c <> 3, d && e, f || g, ~h, i ^ 4, j & 5, k | 6",
+    "SELECT ? , ? FROM t",
+]
+
+
+@pytest.mark.parametrize("text", MY_KEYED)
+def test_mysql_literals_the_regex_understands_are_blanked_soundly(text: str) -> None:
+    assert assert_sound(text, "mysql", MY) is not None
+    for parse in SETTINGS["mysql"]:
+        assert_sound(text, "mysql", parse)
 
 
 def test_keys_tell_strings_from_numbers_and_keep_names() -> None:
@@ -247,9 +328,19 @@ def test_backslashes_fall_back_only_when_they_may_escape() -> None:
     assert fast_key(text, "postgres", OFF) is None
 
 
-def test_long_texts_and_mysql_have_no_key() -> None:
+def test_long_texts_and_other_dialects_have_no_key() -> None:
     assert fast_key("SELECT 1" + " " * MAX_CHARS, "postgres", ON) is None
-    assert fast_key("SELECT 1", "mysql", ParseSettings()) is None
+    assert fast_key("SELECT 1", "sqlite", ParseSettings()) is None
+
+
+def test_mysql_backslashes_follow_the_sql_mode() -> None:
+    text = "SELECT 'a\\'; DELETE FROM t; -- '"  # one string, or a DELETE and a comment
+    assert fast_key(text, "mysql", MY) == "SELECT \x01"
+    assert fast_key(text, "mysql", MY_NO_ESCAPES) is None
+    assert_sound(text, "mysql", MY)
+    text = "SELECT 'a\\' FROM t WHERE b = '"  # one string, or two strings and a quote
+    assert fast_key(text, "mysql", MY) == "SELECT \x01"
+    assert fast_key(text, "mysql", MY_NO_ESCAPES) is None
 
 
 def test_a_classifier_with_a_small_max_chars_still_refuses_by_length() -> None:
@@ -314,12 +405,45 @@ RANDOM_TEXT = st.lists(st.sampled_from(FRAGMENTS), max_size=25).map("".join)
 @example(text="SELECT 1e+5.5", standard=True)
 @example(text="SELECT 1e+5", standard=True)
 def test_random_texts_key_decides_tokens(text: str, standard: bool) -> None:
-    parse = ON if standard else OFF
-    if assert_key_decides_tokens(text, parse) is not None:
-        assert_memo_agrees(text, parse)
+    assert_sound(text, "postgres", ON if standard else OFF)
+
+
+MY_FRAGMENTS = [
+    *FRAGMENTS,
+    "#",
+    "`",
+    "@",
+    "@@",
+    "/*!",
+    "/*!50000",
+    "/*M!",
+    "/*+",
+    "-- ",
+    "\\N",
+    "_utf8",
+    "PREPARE s FROM ",
+    "?",
+    ":=",
+    "{",
+    "0b1",
+    "1abc",
+    "[",
+    "]",
+    "}",
+    " 'x' ",
+]
+MY_RANDOM_TEXT = st.lists(st.sampled_from(MY_FRAGMENTS), max_size=25).map("".join)
+
+
+@settings(max_examples=600, deadline=None)
+@given(text=MY_RANDOM_TEXT, parse=st.sampled_from(SETTINGS["mysql"]))
+@example(text="SELECT @1", parse=MY)
+@example(text="PREPARE s FROM 'DELETE FROM t'", parse=MY)
+def test_random_mysql_texts_key_decides_tokens(text: str, parse: ParseSettings) -> None:
+    assert_sound(text, "mysql", parse)
 
 
 @settings(max_examples=300, deadline=None)
-@given(text=st.text(max_size=40))
-def test_arbitrary_unicode_key_decides_tokens(text: str) -> None:
-    assert_key_decides_tokens(text, ON)
+@given(text=st.text(max_size=40), dialect=st.sampled_from(["postgres", "mysql"]))
+def test_arbitrary_unicode_key_decides_tokens(text: str, dialect: str) -> None:
+    assert_key_decides_tokens(text, dialect, ParseSettings())
