@@ -7,9 +7,9 @@ text — and every number become ``?``. The fingerprint is a short SHA-256 of th
 classifier's literal-free fingerprint, so one query shape has one value.
 HTTP request lines keep their path and lose their query-string values.
 
-A PostgreSQL text with a fast key (`wardgate.classify.fastkey`: plain literals blanked
-by a regex, nothing the regex does not understand) is redacted once per key: equal
-keys mean equal tokens, and the redaction is computed from the tokens alone.
+A text with a fast key (`wardgate.classify.fastkey`: plain literals blanked by a
+regex, nothing the regex does not understand) is redacted once per key: equal keys
+mean equal tokens, and the redaction is computed from the tokens' kinds and texts.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ The hot path (a shape seen before) is one lex and a dict lookup; sqlglot runs on
 on a miss. A text seen before (a prepared or parameterised statement, re-sent or
 re-executed) skips even the lex: the finished classification is memoised by exact
 text, settings and database when no session catalog or registry takes part. A
-literal-bearing PostgreSQL text whose plain literals a regex can blank (fastkey.py)
-skips it too: the classification is memoised by that fast key.
+literal-bearing text whose plain literals a regex can blank (fastkey.py) skips it
+too: the classification is memoised by that fast key.
 Every exception anywhere turns the result into ``unknown``: this is a security
 boundary and a crash must never read as permission.
 """
@@ -127,8 +127,11 @@ class Classifier:
         return result
 
     def _by_fast_key(self, key: TextKey, sql: str) -> Classification:
-        """Memoised by fast key: equal keys mean equal tokens (fastkey.py), hence equal
-        fingerprints and, with no catalog or registry, equal classifications."""
+        """The classification memoised by fast key (no catalog, no registry).
+
+        Equal keys mean equal tokens (fastkey.py), hence equal fingerprints and equal
+        classifications: the same argument as `_by_shape`, one step earlier.
+        """
         self._check_generation()
         known = self._fast.get(key)
         if known is not None:

@@ -20,7 +20,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from wardgate.audit import statement
-from wardgate.classify import Classifier, ParseSettings
+from wardgate.classify import Classifier, DictFunctionCatalog, ParseSettings
+from wardgate.classify import classifier as classifier_module
 from wardgate.classify.fastkey import MAX_CHARS, NUMBER_MARK, STRING_MARK, fast_key
 from wardgate.classify.lexer import STRING, LexError, Token, lex
 
@@ -447,3 +448,28 @@ def test_random_mysql_texts_key_decides_tokens(text: str, parse: ParseSettings) 
 @given(text=st.text(max_size=40), dialect=st.sampled_from(["postgres", "mysql"]))
 def test_arbitrary_unicode_key_decides_tokens(text: str, dialect: str) -> None:
     assert_key_decides_tokens(text, dialect, ParseSettings())
+
+
+# ----------------------------------------------------------------- the memos
+
+
+def test_the_memo_is_dropped_with_the_analysis_cache_and_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    warm = Classifier()
+    first = warm.classify("SELECT a FROM t WHERE b = 1", "postgres")
+    assert warm.classify("SELECT a FROM t WHERE b = 2", "postgres") is first
+    warm.cache.clear()
+    assert warm.classify("SELECT a FROM t WHERE b = 3", "postgres") is not first
+    monkeypatch.setattr(classifier_module, "FAST_MEMO_ENTRIES", 2)
+    for n in range(5):
+        warm.classify(f"SELECT a{n} FROM t WHERE b = 1", "postgres")
+        assert len(warm._fast) <= 2
+
+
+def test_a_catalog_or_a_registry_bypasses_the_memo() -> None:
+    warm = Classifier()
+    plain = warm.classify("SELECT f(1) FROM t", "postgres")
+    assert plain.kind.value == "write"  # an unknown function may write
+    catalog = DictFunctionCatalog({"f": "stable"})
+    assert warm.classify("SELECT f(2) FROM t", "postgres", catalog=catalog).kind.value == "read"
