@@ -6,6 +6,10 @@ everything from an opening quote or dollar-quote to its close — or to the end 
 text — and every number become ``?``. The fingerprint is a short SHA-256 of the
 classifier's literal-free fingerprint, so one query shape has one value.
 HTTP request lines keep their path and lose their query-string values.
+
+A text with a fast key (`wardgate.classify.fastkey`: plain literals blanked by a
+regex, nothing the regex does not understand) is redacted once per key: equal keys
+mean equal tokens, and the redaction is computed from the tokens' kinds and texts.
 """
 
 from __future__ import annotations
@@ -15,12 +19,15 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from wardgate.classify.context import ParseSettings
+from wardgate.classify.context import DEFAULT_SETTINGS
+from wardgate.classify.fastkey import fast_key
 from wardgate.classify.fingerprint import fingerprint, render, split_statements
 from wardgate.classify.lexer import NUMBER, STRING, LexError, Token, lex
 
 PLACEHOLDER = "?"
 CACHED_CHARS = 2048
+#: Redactions kept per fast key (cleared when full).
+FAST_MEMO_ENTRIES = 4096
 _SQL_DIALECTS = frozenset({"postgres", "mysql"})
 _FALLBACK = re.compile(
     r"(\$[A-Za-z_]*\$).*?(?:\1|\Z)"  # dollar quoting
@@ -49,7 +56,7 @@ def _blank(token: Token) -> Token:
 
 
 def _sql(text: str, dialect: str) -> RedactedStatement:
-    tokens = lex(text, dialect, ParseSettings()).tokens
+    tokens = lex(text, dialect, DEFAULT_SETTINGS).tokens
     statements = split_statements(tokens)
     shown = "; ".join(render([_blank(t) for t in statement]) for statement in statements)
     shape = "; ".join(fingerprint(statement) for statement in statements)
@@ -71,11 +78,29 @@ def _request_line(text: str) -> RedactedStatement:
 def redact(text: str, dialect: str) -> RedactedStatement:
     """`text` with every literal replaced by ``?``; never raises.
 
-    Repeated statements (the common case) come from a small cache.
+    Repeated statements and repeated shapes (the common cases) come from small caches.
     """
-    if len(text) <= CACHED_CHARS:
+    if len(text) > CACHED_CHARS:
+        return _redact(text, dialect)
+    key = fast_key(text, dialect, DEFAULT_SETTINGS)
+    if key is None:
         return _redact_cached(text, dialect)
-    return _redact(text, dialect)
+    known = _by_fast_key.get((key, dialect))
+    return known if known is not None else _redact_shape(text, dialect, key)
+
+
+_by_fast_key: dict[tuple[str, str], RedactedStatement] = {}
+
+
+def _redact_shape(text: str, dialect: str, key: str) -> RedactedStatement:
+    try:
+        redacted = _sql(text, dialect)
+    except (LexError, RecursionError, ValueError):
+        return _fallback(text)  # from the text itself: not kept under the key
+    if len(_by_fast_key) >= FAST_MEMO_ENTRIES:
+        _by_fast_key.clear()  # bounded; what repeats comes back at once
+    _by_fast_key[(key, dialect)] = redacted
+    return redacted
 
 
 @lru_cache(maxsize=4096)

@@ -11,7 +11,9 @@ Theory of operation (docs/classification.md has the long version)::
 The hot path (a shape seen before) is one lex and a dict lookup; sqlglot runs only
 on a miss. A text seen before (a prepared or parameterised statement, re-sent or
 re-executed) skips even the lex: the finished classification is memoised by exact
-text, settings and database when no session catalog or registry takes part.
+text, settings and database when no session catalog or registry takes part. A
+literal-bearing text whose plain literals a regex can blank (fastkey.py) skips it
+too: the classification is memoised by that fast key.
 Every exception anywhere turns the result into ``unknown``: this is a security
 boundary and a crash must never read as permission.
 """
@@ -30,6 +32,7 @@ from wardgate.classify.context import (
     PreparedRegistry,
 )
 from wardgate.classify.draft import Analysis, unknown_analysis
+from wardgate.classify.fastkey import fast_key
 from wardgate.classify.fingerprint import fingerprint, split_statements
 from wardgate.classify.lexer import STRING, LexError, Token, lex
 from wardgate.classify.model import (
@@ -56,6 +59,9 @@ TextKey = tuple[str, str, ParseSettings, str | None]
 #: statement fingerprints) when no catalog or registry takes part.
 SHAPE_MEMO_ENTRIES = 4096
 ShapeKey = tuple[str, ParseSettings, str | None, tuple[str, ...]]
+#: The fast-key memo: the finished classification per (fast key, dialect, settings,
+#: database) when no catalog or registry takes part (fastkey.py says why it is sound).
+FAST_MEMO_ENTRIES = 4096
 
 
 def parse_with_sqlglot(sql: str, dialect: str) -> exp.Expr:
@@ -75,12 +81,15 @@ class Classifier:
         cache: ClassificationCache | None = None,
         parse: ParseFn = parse_with_sqlglot,
         max_chars: int = DEFAULT_MAX_CHARS,
+        fast_keys: bool = True,
     ) -> None:
         self.cache = cache if cache is not None else ClassificationCache()
         self.parse = parse
         self.max_chars = max_chars
+        self.fast_keys = fast_keys  # off: every literal-bearing text is lexed (tests)
         self._texts: dict[TextKey, Classification] = {}
         self._shapes: dict[ShapeKey, Classification] = {}
+        self._fast: dict[TextKey, Classification] = {}
         self._shapes_generation = self.cache.generation
 
     def classify(
@@ -102,6 +111,11 @@ class Classifier:
         key = (sql, dialect, settings, database)
         if memo and (known := self._texts.get(key)) is not None:
             return known
+        fast = None
+        if memo and self.fast_keys and len(sql) <= self.max_chars:
+            fast = fast_key(sql, dialect, settings)
+        if fast is not None:
+            return self._by_fast_key((fast, dialect, settings, database), sql)
         try:
             result = self._classify(sql, dialect, settings, catalog, registry, database)
         except Exception as error:  # fail closed: never let a crash read as a read
@@ -111,6 +125,34 @@ class Classifier:
                 self._texts.clear()  # bounded; what repeats comes back at once
             self._texts[key] = result
         return result
+
+    def _by_fast_key(self, key: TextKey, sql: str) -> Classification:
+        """The classification memoised by fast key (no catalog, no registry).
+
+        Equal keys mean equal tokens (fastkey.py), hence equal fingerprints and equal
+        classifications: the same argument as `_by_shape`, one step earlier.
+        """
+        self._check_generation()
+        known = self._fast.get(key)
+        if known is not None:
+            self.cache.count_hits(len(known.statements))
+            return known
+        _, dialect, settings, database = key
+        try:
+            known = self._classify(sql, dialect, settings, None, None, database)
+        except Exception as error:  # fail closed, and keep no memo of a crash
+            return _unknown(f"classifier error ({type(error).__name__})")
+        if len(self._fast) >= FAST_MEMO_ENTRIES:
+            self._fast.clear()  # bounded; what repeats comes back at once
+        self._fast[key] = known
+        return known
+
+    def _check_generation(self) -> None:
+        """Drop the memos built on analyses the cache has since dropped."""
+        if self._shapes_generation != self.cache.generation:
+            self._shapes.clear()
+            self._fast.clear()
+            self._shapes_generation = self.cache.generation
 
     def _classify(
         self,
@@ -152,9 +194,7 @@ class Classifier:
         """
         shapes = tuple(statement_fingerprint(s, dialect) for s in split_statements(tokens))
         key = (dialect, settings, database, shapes)
-        if self._shapes_generation != self.cache.generation:
-            self._shapes.clear()
-            self._shapes_generation = self.cache.generation
+        self._check_generation()
         known = self._shapes.get(key)
         if known is not None:
             self.cache.count_hits(len(shapes))

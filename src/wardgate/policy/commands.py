@@ -64,10 +64,28 @@ def _candidates(value: str | None, default: bool) -> tuple[bool, ...]:
     return (_truthy(value),)
 
 
+#: `settings_variants` per reported values (a handful in practice; cleared when full).
+_VARIANTS_ENTRIES = 256
+_variants: dict[tuple[str | None, ...], tuple[ParseSettings, ...]] = {}
+
+
 def settings_variants(attributes: Mapping[str, str]) -> tuple[ParseSettings, ...]:
     """Every lexing setting the server may apply to this command (usually one)."""
-    choices = [_candidates(attributes.get(name), default) for name, default in _SETTINGS]
-    return tuple(ParseSettings(*values) for values in product(*choices))
+    values = tuple([attributes.get(name) for name, _ in _SETTINGS])
+    known = _variants.get(values)
+    if known is None:
+        known = _settings_variants(values)
+        if len(_variants) >= _VARIANTS_ENTRIES:
+            _variants.clear()
+        _variants[values] = known
+    return known
+
+
+def _settings_variants(values: tuple[str | None, ...]) -> tuple[ParseSettings, ...]:
+    choices = [
+        _candidates(value, default) for value, (_, default) in zip(values, _SETTINGS, strict=True)
+    ]
+    return tuple(ParseSettings(*settings) for settings in product(*choices))
 
 
 def parse_settings(attributes: Mapping[str, str]) -> ParseSettings:
@@ -150,7 +168,7 @@ class CommandClassifier:
             # is cut. Read the string under every setting; the strictest decides.
             unsure = {**attributes, "no_backslash_escapes": EITHER, "ansi_quotes": EITHER}
             readings += self._readings(command, settings_variants(unsure), functions)
-        return strictest_reading(readings)
+        return readings[0] if len(readings) == 1 else strictest_reading(readings)
 
     def _readings(
         self,

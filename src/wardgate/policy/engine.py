@@ -15,8 +15,10 @@ from wardgate.policy.model import PolicyConfig, Rule
 from wardgate.policy.rules import STRICTNESS, Facts, Subject, rule_action, when_matches
 from wardgate.seam import Action, Command, Decision, Identity
 
-#: How many (rule, classification) outcomes `RulePolicy` keeps (cleared when full).
+#: How many (rule, classification) decisions and (identity, subject) first rules
+#: `RulePolicy` keeps (each cleared when full).
 OUTCOME_MEMO_ENTRIES = 4096
+_SubjectKey = tuple[int, str, str, str, str, str]
 
 
 class Classifier(Protocol):
@@ -96,11 +98,15 @@ class RulePolicy:
         self.version = version
         self._classify = classifier
         self._default = Action(config.default)
-        # (rule, classification) → the rule's action and reason; both are immutable and
-        # `rule_action` is pure, so a classification memoised by the classifier (one
-        # object per shape) is matched against a rule once. Entries hold the objects,
-        # so an id is never reused while its entry lives.
-        self._outcomes: dict[tuple[int, int], tuple[Rule, Classification, Action, str]] = {}
+        # (rule or None for "no rule matched", classification) → the finished `Decision`.
+        # All three are immutable and `rule_action` is pure, so a classification
+        # memoised by the classifier (one object per shape) is matched against a rule
+        # once. Entries hold the objects, so an id is never reused while its entry lives.
+        self._decisions: dict[tuple[int, int], tuple[Rule | None, Classification, Decision]] = {}
+        # (identity, resource, method, path, model, api) → the first rule whose `when`
+        # matches: `when_matches` is pure over these and the rules are frozen. The
+        # identity is keyed by id and held by the entry, as above.
+        self._first: dict[_SubjectKey, tuple[Identity, Rule | None]] = {}
 
     def rule_named(self, name: str) -> Rule | None:
         return next((rule for rule in self.config.rules if rule.name == name), None)
@@ -127,35 +133,53 @@ class RulePolicy:
         upstream catalog); without it such a call is not a read.
         """
         classification = self._classify(command, functions)
+        return self._decision(self._rule_for(identity, resource, command), classification)
+
+    def _rule_for(self, identity: Identity, resource: str, command: Command) -> Rule | None:
+        """`first_rule` of the command's subject, memoised (see `__init__`)."""
         attributes = command.attributes
-        subject = Subject(
-            identity,
+        key = (
+            id(identity),
             resource,
             attributes.get("method", ""),
             attributes.get("path", ""),
-            model=attributes.get("model", ""),
-            api=attributes.get("api", ""),
+            attributes.get("model", ""),
+            attributes.get("api", ""),
         )
-        rule = self.first_rule(subject)
+        known = self._first.get(key)
+        if known is not None and known[0] is identity:
+            return known[1]
+        _, _, method, path, model, api = key
+        rule = self.first_rule(Subject(identity, resource, method, path, model=model, api=api))
+        if len(self._first) >= OUTCOME_MEMO_ENTRIES:
+            self._first.clear()  # bounded; what repeats comes back at once
+        self._first[key] = (identity, rule)
+        return rule
+
+    def _decision(
+        self, rule: Rule | None, classification: Classification
+    ) -> tuple[Decision, Classification]:
+        """The decision of `rule` (None: no rule matched) on `classification`, memoised."""
+        key = (id(rule), id(classification))
+        known = self._decisions.get(key)
+        if known is not None and known[0] is rule and known[1] is classification:
+            return known[2], classification
         if rule is None:
             decision = _decision(self._default, "default", "no rule matched", classification, None)
-            return decision, classification
-        action, reason = self._outcome(rule, classification)
-        return _decision(action, rule.name, reason, classification, rule), classification
+        else:
+            action, reason = self._outcome(rule, classification)
+            decision = _decision(action, rule.name, reason, classification, rule)
+        if len(self._decisions) >= OUTCOME_MEMO_ENTRIES:
+            self._decisions.clear()  # bounded; what repeats comes back at once
+        self._decisions[key] = (rule, classification, decision)
+        return decision, classification
 
     def _outcome(self, rule: Rule, classification: Classification) -> tuple[Action, str]:
-        key = (id(rule), id(classification))
-        known = self._outcomes.get(key)
-        if known is not None and known[0] is rule and known[1] is classification:
-            return known[2], known[3]
         action, reason = Action.ALLOW, ""
         for facts in command_facts(classification):
             candidate, why = rule_action(rule, facts, self._default)
             if STRICTNESS[candidate] > STRICTNESS[action] or not reason:
                 action, reason = candidate, why
-        if len(self._outcomes) >= OUTCOME_MEMO_ENTRIES:
-            self._outcomes.clear()  # bounded; what repeats comes back at once
-        self._outcomes[key] = (rule, classification, action, reason)
         return action, reason
 
 
