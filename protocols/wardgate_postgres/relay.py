@@ -132,8 +132,8 @@ class Relay:
         self._deciding = False  # a decision (maybe a review hold) is pending: not idle
         # A side whose last read is still being handled (it had to wait: a review hold)
         # keeps what arrives meanwhile, in order, for when it is done.
-        self._client_busy: asyncio.Future[None] | None = None
-        self._server_busy: asyncio.Future[None] | None = None
+        self._client_busy: asyncio.Task[None] | None = None
+        self._server_busy: asyncio.Task[None] | None = None
         self._client_backlog = bytearray()
         self._server_backlog = bytearray()
         self._upstream_gone = False
@@ -189,10 +189,13 @@ class Relay:
                 self.end_reason = self.end_reason or f"internal error: {type(result).__name__}"
 
     def _settled(self, future: asyncio.Future[None]) -> None:
-        """A read's handling finished: a bug in it ends the session."""
+        """A read's handling finished in its task: a bug in it ends the session."""
         if not future.cancelled() and future.exception() is not None:
-            self._log_failures([future.exception()])
-            self._finish(self.end_reason or "internal error")
+            self._failed(future.exception())
+
+    def _failed(self, exc: BaseException | None) -> None:
+        self._log_failures([exc])
+        self._finish(self.end_reason or "internal error")
 
     def drain(self) -> None:
         """Graceful shutdown: end now if idle, else after the current command."""
@@ -240,12 +243,13 @@ class Relay:
             if len(self._client_backlog) > self._max:
                 self._client.pause("backlog")
             return
-        handled = eager(self._from_client(data))
-        if handled.done():
-            self._settled(handled)
-        else:
-            self._client_busy = handled
-            handled.add_done_callback(self._client_handled)
+        try:
+            handling = eager(self._from_client(data))
+        except Exception as exc:  # a bug: end the session and say why
+            return self._failed(exc)
+        if handling is not None:  # it waits (a review hold): later reads queue up
+            self._client_busy = handling
+            handling.add_done_callback(self._client_handled)
 
     def _client_handled(self, future: asyncio.Future[None]) -> None:
         self._client_busy = None
@@ -446,12 +450,13 @@ class Relay:
             self._server_backlog += data
             self._upstream.pause("busy")
             return
-        handled = eager(self._from_server(data))
-        if handled.done():
-            self._settled(handled)
-        else:
-            self._server_busy = handled
-            handled.add_done_callback(self._server_handled)
+        try:
+            handling = eager(self._from_server(data))
+        except Exception as exc:
+            return self._failed(exc)
+        if handling is not None:
+            self._server_busy = handling
+            handling.add_done_callback(self._server_handled)
 
     def _server_handled(self, future: asyncio.Future[None]) -> None:
         self._server_busy = None

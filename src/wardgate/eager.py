@@ -7,9 +7,10 @@ and a task switch each time. `eager(coro)` runs the coroutine right away, in the
 caller's frame; only if it suspends on a future is the rest handed to a task.
 (Python 3.12's `asyncio.eager_task_factory` does the same for every task.)
 
-The inline part runs outside any task: code there must not call
-`asyncio.current_task()` or `asyncio.timeout()`. Everything after the first
-suspension runs inside the task and may.
+The inline part runs in the caller (outside any task when that is a protocol
+callback): code there must not call `asyncio.current_task()` or
+`asyncio.timeout()`. Everything after the first suspension runs inside the task
+and may.
 """
 
 from __future__ import annotations
@@ -21,24 +22,18 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
-def eager(coro: Coroutine[Any, Any, T]) -> asyncio.Future[T]:
-    """The coroutine's result: an already finished future unless it had to wait."""
-    loop = asyncio.get_running_loop()
+def eager(coro: Coroutine[Any, Any, None]) -> asyncio.Task[None] | None:
+    """Run `coro` now; None if it finished inline, else the task that finishes it.
+
+    For handlers, whose result is None: an exception raised inline propagates to
+    the caller at once, as a plain function call's would; one raised later is the
+    task's.
+    """
     try:
         yielded = coro.send(None)
-    except StopIteration as stop:
-        done: asyncio.Future[T] = loop.create_future()
-        done.set_result(stop.value)
-        return done
-    except asyncio.CancelledError:
-        cancelled: asyncio.Future[T] = loop.create_future()
-        cancelled.cancel()
-        return cancelled
-    except BaseException as exc:  # handed to whoever awaits the result
-        failed: asyncio.Future[T] = loop.create_future()
-        failed.set_exception(exc)
-        return failed
-    return loop.create_task(_resume(coro, yielded))
+    except StopIteration:
+        return None
+    return asyncio.get_running_loop().create_task(_resume(coro, yielded))
 
 
 async def _resume(coro: Coroutine[Any, Any, T], yielded: Any) -> T:
