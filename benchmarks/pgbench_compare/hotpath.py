@@ -14,8 +14,11 @@ and the relay's own routing and inspection. The sum is the Python work per
 transaction; whatever the live gateway spends beyond it (see ``proxy µs/txn`` in
 the benchmark) is the event loop, the stream layer and the socket calls.
 
-Not included: audit evidence and recording (the session gets the default no-op
-evidence); their cost shows in the live profile (``--profile cprofile``).
+The first two lines drive the relay's read handlers (``_client_data`` and
+``_server_data``, as the transports call them) with a different ``aid`` in every
+transaction, as pgbench sends it — once with no audit evidence and once with the
+audit journal on (a real ``AuditLog`` in a temporary directory, no sinks).
+Recording is not included; its cost shows in the live profile (``--profile cprofile``).
 
 It reaches into the relay's private methods (``_route_frames``, ``_inspect``), so it
 follows the code it measures: a piece whose API moved is reported as skipped.
@@ -124,7 +127,8 @@ def bench_policy() -> Any:
 class HotPath:
     """A real GatewaySession and Relay, wired as the plugin wires them, minus sockets."""
 
-    def __init__(self, log_file: Any) -> None:
+    def __init__(self, log_file: Any, audit_dir: str | None = None) -> None:
+        from wardgate.audit.evidence import NO_EVIDENCE, Evidence
         from wardgate.eventlog import EventLog
         from wardgate.gate.session import GatewaySession, SessionServices
         from wardgate.metrics import Metrics
@@ -135,8 +139,19 @@ class HotPath:
             return None
 
         self.policy = bench_policy()
+        metrics, log = Metrics(), EventLog(log_file)
+        evidence = NO_EVIDENCE
+        if audit_dir is not None:
+            from pathlib import Path
+
+            from wardgate.audit.journal import Journal
+            from wardgate.audit.log import AuditLog
+
+            audit = AuditLog(Journal(Path(audit_dir)), instance="bench", metrics=metrics, log=log)
+            audit.open()
+            evidence = Evidence(audit, metrics=metrics)
         self.services = SessionServices(
-            "pg", "postgres", self.policy, Metrics(), EventLog(log_file)
+            "pg", "postgres", self.policy, metrics, log, evidence=evidence
         )
         self.session = GatewaySession(
             self.services,
@@ -178,6 +193,14 @@ class HotPath:
             "policy_version": "bench",
         }
 
+        literals = iter(range(1, 1 << 62))
+        answer = server_bytes()
+
+        def handlers_txn() -> None:  # as the transports call the relay, a new aid each time
+            sql = f"SELECT abalance FROM pgbench_accounts WHERE aid = {next(literals)};"
+            relay._client_data(_frame(b"Q", sql.encode() + b"\0"))
+            relay._server_data(answer)
+
         def simple_txn() -> None:  # both directions, so the tracker stays balanced
             drive(relay._route_frames(c_split.feed(c2s)))
             session.record(Direction.CLIENT_TO_SERVER, c2s)
@@ -203,6 +226,7 @@ class HotPath:
             relay._inspect(server_frames)
 
         return {
+            "simple mode, read handlers, a new aid each time": handlers_txn,
             "simple mode, whole transaction (Q; T+D+C+Z)": simple_txn,
             "prepared mode, whole transaction (B+E+S; 2+D+C+Z)": prepared_txn,
             "  FrameSplitter.feed(Query)": lambda: c_split.feed(c2s),
@@ -240,9 +264,15 @@ class HotPath:
 
 
 def measure(loops: int) -> list[tuple[str, float]]:
-    with tempfile.TemporaryFile("w") as log_file:
+    with tempfile.TemporaryFile("w") as log_file, tempfile.TemporaryDirectory() as audit_dir:
         hot = HotPath(log_file)
         rows = []
+        audited = HotPath(log_file, audit_dir).pieces()[
+            "simple mode, read handlers, a new aid each time"
+        ]
+        rows.append(
+            ("simple mode, read handlers, a new aid, audit journal on", per_call_us(audited, loops))
+        )
         for name, fn in hot.pieces().items():
             try:
                 rows.append((name, per_call_us(fn, loops)))
