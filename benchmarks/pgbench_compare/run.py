@@ -57,6 +57,14 @@ TARGETS = ("direct", "pgbouncer", "wardgate")
 FLOORS = ("pyrelay-streams", "pyrelay-protocol")
 
 
+#: The `audit` section wardgate gets for each --evidence choice (None: the defaults).
+EVIDENCE: dict[str, dict[str, Any] | None] = {
+    "full": None,
+    "journal": {"sinks": []},
+    "off": {"enabled": False},
+}
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m benchmarks.pgbench_compare",
@@ -93,6 +101,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--log-level",
         default="info",
         help="wardgate's logging.level (info logs every command: the default)",
+    )
+    p.add_argument(
+        "--evidence",
+        choices=tuple(EVIDENCE),
+        default="full",
+        help="wardgate's audit trail: full = the defaults (journal + store sink); "
+        "journal = the journal without sinks; off = no audit (issue 2's gateway: relay, "
+        "identity, rule policy and a log line per command)",
     )
     p.add_argument(
         "--wardgate-log",
@@ -257,6 +273,9 @@ class Benchmark:
                 ],
             },
         }
+        audit = EVIDENCE[args.evidence]
+        if audit is not None:
+            config["audit"] = audit
         self.gateway: WardgateServer = start_wardgate(
             self.procs,
             config,
@@ -267,7 +286,10 @@ class Benchmark:
         self.pids["wardgate"] = self.gateway.pid
         self.rss["wardgate"] = {"idle": procstat.rss_bytes(self.gateway.pid), "peak": 0}
         host, port = self.gateway.address("pg")
-        print(f"wardgate: pid {self.gateway.pid} on {host}:{port} (log level {args.log_level})")
+        print(
+            f"wardgate: pid {self.gateway.pid} on {host}:{port} "
+            f"(log level {args.log_level}, evidence {args.evidence})"
+        )
         return Endpoint("wardgate", host, port, "bench", token.secret)
 
     def stop_gateway(self) -> None:
@@ -349,6 +371,7 @@ class Benchmark:
                 "scale": args.scale,
                 "warmup_seconds": args.warmup,
                 "wardgate_log_level": args.log_level,
+                "wardgate_evidence": args.evidence,
                 "profile": args.profile,
                 "order": "interleaved",
             },

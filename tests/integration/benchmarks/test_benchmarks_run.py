@@ -40,6 +40,20 @@ def test_pgbench_compare_writes_ratios(tmp_path: Path) -> None:
     assert report["ratios"]
 
 
+def test_pgbench_compare_with_the_audit_trail_off(tmp_path: Path) -> None:
+    """`--evidence off` measures issue 2's gateway: no audit section defaults apply."""
+    output = tmp_path / "pgbench-off.json"
+    run(
+        "benchmarks.pgbench_compare",
+        *("--seconds", "1", "--rounds", "1", "--warmup", "0", "--scale", "1"),
+        *("--dbname", "wg_bench_smoke", "--targets", "wardgate", "--evidence", "off"),
+        *("--output", str(output)),
+    )
+    report = json.loads(output.read_text())
+    assert report["targets"]["wardgate"]
+    assert report["settings"]["wardgate_evidence"] == "off"
+
+
 def test_sysbench_compare_writes_ratios() -> None:
     run(
         "benchmarks.sysbench_compare",
