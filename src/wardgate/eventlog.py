@@ -75,19 +75,35 @@ def _quote(name: str) -> str:
     return quoted
 
 
+def timestamp_text(now: float) -> str:
+    """`repr(round(now, 6))`, as JSON writes it, in 40 % of the instructions.
+
+    From 1 s to 2**33 s (the year 2242) a float's spacing is under 1e-6, so distinct
+    6-decimal values are distinct floats and the shortest text of the rounded float is
+    its 6-decimal text without trailing zeros (both round the exact value half-even);
+    `repr` uses no exponent there.
+    """
+    if not 1.0 <= now < 2.0**33:
+        return repr(round(now, 6))
+    text = f"{now:.6f}".rstrip("0")
+    return text + "0" if text[-1] == "." else text
+
+
 def render(event: str, level: str, fields: dict[str, Any]) -> str:
     """One line: `{"ts": …, "level": …, "event": …, **fields}` as JSON, with its newline.
 
-    The same object `json.dumps` writes for the merged dict, without building it: the
+    The same text `json.dumps` writes for the merged dict, without building it: the
     fields are encoded alone and spliced after the three leading keys.
     """
-    ts = round(time.time(), 6)
-    if not fields or "ts" in fields:  # nothing to splice; or a field takes `ts`'s place
-        return _encode_object({"ts": ts, "level": level, "event": event, **fields}) + "\n"
+    if "ts" in fields:  # a field takes `ts`'s place, as it does in the merged dict
+        record = {"ts": round(time.time(), 6), "level": level, "event": event, **fields}
+        return _encode_object(record) + "\n"
     quoted_level = _QUOTED.get(level) or _quote(level)
     quoted_event = _QUOTED.get(event) or _quote(event)
-    head = f'{{"ts": {ts!r}, "level": {quoted_level}, "event": {quoted_event}, '
-    return head + _encode_object(fields)[1:] + "\n"
+    head = (
+        f'{{"ts": {timestamp_text(time.time())}, "level": {quoted_level}, "event": {quoted_event}'
+    )
+    return head + (", " + _encode_object(fields)[1:] + "\n" if fields else "}\n")
 
 
 class EventLog:

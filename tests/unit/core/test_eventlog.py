@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from wardgate.eventlog import MAX_BUFFERED, EventLog, render
+from wardgate.eventlog import MAX_BUFFERED, EventLog, render, timestamp_text
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -70,6 +72,29 @@ def test_line_is_the_json_of_the_merged_record(fields: dict[str, Any]) -> None:
         assert ts == round(ts, 6)
     expected = json.dumps(merged, default=str, ensure_ascii=False) + "\n"
     assert line == expected  # the same keys, values, order and separators as json.dumps
+
+
+@given(st.floats(min_value=-1.0, max_value=2.0**34, allow_nan=False))
+def test_timestamp_text_is_the_repr_of_the_rounded_float(now: float) -> None:
+    assert timestamp_text(now) == repr(round(now, 6))
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        0.0,
+        1e-7,
+        1.0,
+        1795641212.0,
+        1795641212.0000005,  # half-way between two microseconds
+        1795641212.9999995,
+        1795641212.123456789,
+        2.0**33 - 1e-3,
+        2.0**33 + 0.1234567,
+    ],
+)
+def test_timestamp_text_at_the_edges(now: float) -> None:
+    assert timestamp_text(now) == repr(round(now, 6))
 
 
 def test_event_and_level_names_are_escaped() -> None:
