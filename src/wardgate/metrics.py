@@ -3,8 +3,8 @@
 One `Metrics` object owns its own registry and is injected everywhere, so tests and
 several gateways in one process never share counters by accident.
 
-The families counted per command or per relayed frame (bytes, commands, decision and
-added-latency histograms) are `LoopCounter`s and `LoopHistogram`s: their children are
+The families counted per command or per relayed frame (bytes, commands, audit records,
+decision and added-latency histograms) are `LoopCounter`s and `LoopHistogram`s: their children are
 plain numbers the event loop's thread adds to, read by a collector at scrape time.
 prometheus_client's own children take a lock per `inc`/`observe` (≈0.5 to 2 µs each on
 the relay path); the exposition is the same samples either way. Families updated from
@@ -83,10 +83,17 @@ class _LoopFamily(Collector, Generic[V]):
         self._children: dict[tuple[str, ...], V] = {}
         registry.register(self)
 
-    def labels(self, *values: str) -> V:
-        """The child for these label values (positional, in `labelnames` order)."""
+    def labels(self, *values: str, **named: str) -> V:
+        """The child for these label values (positional in `labelnames` order, or named)."""
+        if named:
+            values = self._ordered(values, named)
         child = self._children.get(values)
         return child if child is not None else self._add(tuple(str(value) for value in values))
+
+    def _ordered(self, values: tuple[str, ...], named: dict[str, str]) -> tuple[str, ...]:
+        if values or set(named) != set(self._labelnames):
+            raise ValueError(f"{self._name}: expected labels {self._labelnames}, got {named}")
+        return tuple(named[name] for name in self._labelnames)
 
     def _add(self, key: tuple[str, ...]) -> V:
         if len(key) != len(self._labelnames):
@@ -252,7 +259,7 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
-        self.audit_records = Counter(
+        self.audit_records = LoopCounter(
             "wardgate_audit_records", "Audit records written to the journal.", ["type"], registry=r
         )
         self.audit_journal_errors = Counter(

@@ -86,8 +86,13 @@ def test_labels_return_one_child_per_series_and_check_their_number() -> None:
     child = family.labels("1", "2")
     assert family.labels("1", "2") is child
     assert family.labels(1, 2) is child  # type: ignore[arg-type]  # str() like prometheus_client
+    assert family.labels(b="2", a="1") is child  # by name, like prometheus_client
     with pytest.raises(ValueError, match="expected labels"):
         family.labels("1")
+    with pytest.raises(ValueError, match="expected labels"):
+        family.labels(a="1")
+    with pytest.raises(ValueError, match="expected labels"):
+        family.labels("1", b="2")
 
 
 def test_names_are_reserved_in_the_registry() -> None:
