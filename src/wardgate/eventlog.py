@@ -89,11 +89,13 @@ def timestamp_text(now: float) -> str:
     return text + "0" if text[-1] == "." else text
 
 
-def render(event: str, level: str, fields: dict[str, Any]) -> str:
+def render(event: str, level: str, fields: dict[str, Any], bound: str = "") -> str:
     """One line: `{"ts": …, "level": …, "event": …, **fields}` as JSON, with its newline.
 
     The same text `json.dumps` writes for the merged dict, without building it: the
-    fields are encoded alone and spliced after the three leading keys.
+    fields are encoded alone and spliced after the three leading keys. `bound` is
+    fields encoded once beforehand (`"k": v, …` without braces, see `BoundLog`) that
+    come first; the caller makes sure none of `fields` is `ts` or one of them.
     """
     if "ts" in fields:  # a field takes `ts`'s place, as it does in the merged dict
         record = {"ts": round(time.time(), 6), "level": level, "event": event, **fields}
@@ -103,6 +105,8 @@ def render(event: str, level: str, fields: dict[str, Any]) -> str:
     head = (
         f'{{"ts": {timestamp_text(time.time())}, "level": {quoted_level}, "event": {quoted_event}'
     )
+    if bound:
+        head += ", " + bound
     return head + (", " + _encode_object(fields)[1:] + "\n" if fields else "}\n")
 
 
@@ -122,9 +126,15 @@ class EventLog:
 
     def emit(self, event: str, level: str = "info", **fields: Any) -> None:
         rank = LEVELS.get(level, 20)
-        if rank < self._threshold:
-            return
-        line = render(event, level, fields)
+        if rank >= self._threshold:
+            self._enqueue(render(event, level, fields), rank)
+
+    def bind(self, **fields: Any) -> BoundLog:
+        """This log with `fields` first on every line, encoded once (a session's labels)."""
+        return BoundLog(self, fields)
+
+    def _enqueue(self, line: str, rank: int) -> None:
+        """Buffer `line` for the loop's next turn, or write it now (see the module doc)."""
         try:
             loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:  # no loop in this thread: write now
@@ -171,6 +181,37 @@ class EventLog:
             self._stream.flush()
         except (OSError, ValueError):
             pass  # a closed log stream must never take a connection down
+
+
+class BoundLog:
+    """An `EventLog` that puts the same fields first on every line, encoded once.
+
+    `bound.emit(event, **fields)` writes what `log.emit(event, **bound_fields, **fields)`
+    would, without merging and re-encoding the bound fields per line (their values are
+    read once, when bound).
+    """
+
+    __slots__ = ("_encoded", "_fields", "_log")
+
+    def __init__(self, log: EventLog, fields: dict[str, Any]) -> None:
+        self._log = log
+        self._fields = dict(fields)
+        # Encoded once, without the braces; "" (merge per line) if a bound field is `ts`.
+        self._encoded = "" if "ts" in fields else _encode_object(self._fields)[1:-1]
+
+    def enabled(self, level: str = "info") -> bool:
+        return self._log.enabled(level)
+
+    def emit(self, event: str, level: str = "info", **fields: Any) -> None:
+        log = self._log
+        rank = LEVELS.get(level, 20)
+        if rank < log._threshold:
+            return
+        if not self._encoded or "ts" in fields or not self._fields.keys().isdisjoint(fields):
+            line = render(event, level, {**self._fields, **fields})  # as the merged dict
+        else:
+            line = render(event, level, fields, self._encoded)
+        log._enqueue(line, rank)
 
 
 _logs: weakref.WeakSet[EventLog] = weakref.WeakSet()

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,39 @@ def test_timestamp_text_at_the_edges(now: float) -> None:
 def test_event_and_level_names_are_escaped() -> None:
     record = json.loads(render('odd "event"\n', "info", {"a": 1}))
     assert record["event"] == 'odd "event"\n'
+
+
+@pytest.mark.parametrize(
+    ("bound", "fields"),
+    [
+        ({"resource": "pg", "session": "s-1", "client": "127.0.0.1:5"}, {"rows": 1, "tags": ["a"]}),
+        ({"resource": "pg"}, {}),
+        ({}, {"rows": 1}),
+        ({"resource": "pg", "session": "s-1"}, {"session": "other", "rows": 2}),  # overlap
+        ({"resource": "pg"}, {"ts": "mine"}),
+        ({"ts": "bound", "resource": "pg"}, {"rows": 3}),
+    ],
+    ids=["fields", "no-fields", "nothing-bound", "overlap", "ts-field", "ts-bound"],
+)
+def test_a_bound_log_writes_what_the_merged_emit_writes(
+    bound: dict[str, Any], fields: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(time, "time", lambda: 1795641212.123456)
+    merged, spliced = io.StringIO(), io.StringIO()
+    EventLog(merged).emit("command_done", **{**bound, **fields})
+    EventLog(spliced).bind(**bound).emit("command_done", **fields)
+    assert spliced.getvalue() == merged.getvalue()
+
+
+def test_a_bound_log_keeps_the_level_threshold() -> None:
+    stream = io.StringIO()
+    bound = EventLog(stream, level="warning").bind(resource="pg")
+    assert not bound.enabled("info")
+    bound.emit("quiet")
+    bound.emit("loud", level="error", n=1)
+    [record] = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert list(record) == ["ts", "level", "event", "resource", "n"]
+    assert (record["event"], record["resource"], record["n"]) == ("loud", "pg", 1)
 
 
 # -- when lines are written ----------------------------------------------------------------
