@@ -5,9 +5,9 @@ tokens and passwords are never passed here (the seam keeps them in `repr=False`
 fields and no caller formats them).
 
 Theory of operation. With the audit journal off, every command writes two lines
-(`command`, `command_done`), and writing each with its own `write` syscall cost about
-as much as encoding it. So lines emitted while an event loop runs in the emitting
-thread are buffered and written together by one callback the loop runs on its next
+(`command`, `command_done`); each cost a `write` syscall of its own on top of its
+encoding. So lines emitted while an event loop runs in the emitting thread are
+buffered and written together by one callback the loop runs on its next
 iteration (`call_soon`, scheduled when the buffer goes from empty to non-empty): a
 line reaches the stream one loop iteration after it was emitted, in emit order.
 Everything else is written at once, after whatever is buffered, so the order holds:

@@ -4,11 +4,11 @@ One `Metrics` object owns its own registry and is injected everywhere, so tests 
 several gateways in one process never share counters by accident.
 
 The families counted per command or per relayed frame (bytes, commands, audit records,
-decision and added-latency histograms) are `LoopCounter`s and `LoopHistogram`s: their children are
-plain numbers the event loop's thread adds to, read by a collector at scrape time.
-prometheus_client's own children take a lock per `inc`/`observe` (≈0.5 to 2 µs each on
-the relay path); the exposition is the same samples either way. Families updated from
-other threads (Vault calls, audit sinks) stay prometheus_client types.
+decision and added-latency histograms) are `LoopCounter`s and `LoopHistogram`s: their
+children are plain numbers the event loop's thread adds to, read by a collector at
+scrape time. prometheus_client's own children take a lock per `inc`/`observe` (≈0.5 to
+1 µs each on the relay path); the exposition is the same samples either way. Families
+updated from other threads (Vault calls, audit sinks) stay prometheus_client types.
 """
 
 from __future__ import annotations
@@ -62,6 +62,11 @@ class HistogramValue:
 
 
 V = TypeVar("V", CounterValue, HistogramValue)
+
+
+def _use_created() -> bool:
+    """Whether prometheus_client writes `_created` series (PROMETHEUS_DISABLE_CREATED_SERIES)."""
+    return bool(getattr(prometheus_metrics, "_use_created", True))
 
 
 class _LoopFamily(Collector, Generic[V]):
@@ -125,7 +130,7 @@ class LoopCounter(_LoopFamily[CounterValue]):
 
     def collect(self) -> Iterator[Metric]:
         family = CounterMetricFamily(self._name, self._documentation, labels=self._labelnames)
-        use_created = prometheus_metrics._use_created  # PROMETHEUS_DISABLE_CREATED_SERIES
+        use_created = _use_created()
         for key, child in self._series():
             family.add_metric(key, child.value, created=child.created if use_created else None)
         yield family
@@ -158,7 +163,7 @@ class LoopHistogram(_LoopFamily[HistogramValue]):
 
     def collect(self) -> Iterator[Metric]:
         family = HistogramMetricFamily(self._name, self._documentation, labels=self._labelnames)
-        use_created = prometheus_metrics._use_created
+        use_created = _use_created()
         for key, child in self._series():
             cumulative, buckets = 0.0, []
             for le, count in zip(self._les, list(child.counts), strict=True):
