@@ -242,3 +242,4 @@ class GatewayRuntime:
         await self.credentials.close()
         await self.identity.close()
         self.log.emit("stopped")
+        self.log.flush()  # lines wait for the next loop iteration, and the loop ends soon
