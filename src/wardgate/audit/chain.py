@@ -109,6 +109,7 @@ class Template:
         if both := names & constants.keys():
             raise ValueError(f"members both constant and variable: {sorted(both)}")
         self.constants = dict(constants)
+        self.record_type = str(constants.get("type", ""))
         self._columns = Columns.of(constants)
         self._compile(
             {
@@ -203,9 +204,17 @@ class Chain:
         self._alg = algorithm(key)
         self.head = head
 
+    @property
+    def head(self) -> ChainHead:
+        return ChainHead(self._seq, self._hash)
+
+    @head.setter
+    def head(self, head: ChainHead) -> None:
+        self._seq, self._hash = head.seq, head.hash
+
     def seal(self, fields: Mapping[str, Any]) -> Sealed:
-        seq = self.head.seq + 1
-        record = {**fields, "v": FORMAT_VERSION, "seq": seq, "prev": self.head.hash}
+        seq = self._seq + 1
+        record = {**fields, "v": FORMAT_VERSION, "seq": seq, "prev": self._hash}
         record["alg"] = self._alg
         body = canonical(record)
         digest = _digest(body, self._key)
@@ -222,9 +231,9 @@ class Chain:
         self, template: Template, values: dict[str, str], columns: Columns | None = None
     ) -> Sealed:
         """Seal the record `template` renders from `values` (which gains ``seq`` and ``prev``)."""
-        seq = self.head.seq + 1
+        seq = self._seq + 1
         values["seq"] = str(seq)
-        values["prev"] = encode_basestring(self.head.hash)
+        values["prev"] = encode_basestring(self._hash)
         body = template.render(values)
         digest = _digest(body, self._key) if self._key else hashlib.sha256(body).hexdigest()
         line = b'%s,"hash":"%s"}\n' % (body[:-1], digest.encode())
@@ -232,4 +241,4 @@ class Chain:
 
     def advance(self, sealed: Sealed) -> None:
         """Make `sealed` the head; called only once its line reached the journal."""
-        self.head = ChainHead(sealed.seq, sealed.hash)
+        self._seq, self._hash = sealed.seq, sealed.hash
