@@ -13,7 +13,7 @@
 
 Command records are the hot path (one per statement), so they are not built as
 dicts: a session renders them from a `chain.Template` of its own constant members,
-filled once per command *shape* (statement text and decision, `_DECIDED`) and kept
+filled once per command *shape* (redacted statement and decision, `_DECIDED`) and kept
 for the last `MAX_SHAPES` shapes; per command only ``command_id``, the duration and
 the outcome are encoded (`_REPORTED`). The bytes are those of `chain.canonical` for
 the same record (tests/unit/audit/test_template.py).
@@ -61,8 +61,8 @@ _DECIDED = (
 )
 #: … and those that differ every time.
 _REPORTED = ("command_id", "duration_us", "rows", "bytes", "status", "error", "masked")
-#: Command shapes whose record template a session keeps (a shape is the statement text
-#: and the decision's fields: the members in `_DECIDED`).
+#: Command shapes whose record template a session keeps (a shape is the redacted
+#: statement and the decision's fields: the members in `_DECIDED`).
 MAX_SHAPES = 64
 
 
@@ -249,9 +249,10 @@ class SessionEvidence:
         """Keep what the decision knew until the command's outcome is reported."""
         if self._audit is None:
             return
+        redacted = redact(command.text, command.dialect)  # literals vary; the shape less
         key = (
-            command.text,
-            command.dialect,
+            redacted.text,
+            redacted.fingerprint,
             command.operation,
             command.database or self.facts.database,
             decision.kind,
@@ -404,8 +405,8 @@ def _masked(outcome: Outcome) -> dict[str, int]:
 
 
 def _decided_values(
-    text: str,
-    dialect: str,
+    statement: str,
+    fingerprint: str,
     operation: str,
     database: str,
     kind: str,
@@ -421,12 +422,11 @@ def _decided_values(
     max_statement_chars: int,
 ) -> dict[str, str]:
     """A command record's `_DECIDED` members as JSON texts."""
-    redacted = redact(text, dialect)
     return {
         "operation": encode(operation),
         "database": encode(database),
-        "statement": encode(truncate(redacted.text, max_statement_chars)),
-        "fingerprint": encode(redacted.fingerprint),
+        "statement": encode(truncate(statement, max_statement_chars)),
+        "fingerprint": encode(fingerprint),
         "kind": encode(kind),
         "flags": encode(sorted(flags)),
         "tables": encode(list(tables)),
