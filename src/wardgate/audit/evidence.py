@@ -11,6 +11,13 @@
 - `frame` → the recording; `event` → a ``session_event`` record;
 - `closed` → recording footer, ``session_end`` record with its closing digest.
 
+Command records are the hot path (one per statement), so they are not built as
+dicts: a session renders them from a `chain.Template` of its own constant members,
+filled once per command *shape* (redacted statement and decision, `_DECIDED`) and kept
+for the last `MAX_SHAPES` shapes; per command only ``command_id``, the duration and
+the outcome are encoded (`_REPORTED`). The bytes are those of `chain.canonical` for
+the same record (tests/unit/audit/test_template.py).
+
 `Decision.review_id` and `approved_by` fill ``review_id`` and ``approver`` (a list).
 Masked-value counts are read from `Outcome.masked` once the seam carries them
 (a mapping rule → count); until then ``masked`` is recorded empty.
@@ -18,14 +25,16 @@ Masked-value counts are read from `Outcome.masked` once the seam carries them
 
 from __future__ import annotations
 
+import json
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from wardgate.audit.chain import Template, encode
 from wardgate.audit.log import AuditLog, AuditUnavailable, timestamp
-from wardgate.audit.statement import redact, truncate
+from wardgate.audit.statement import CACHED_CHARS, redact, truncate
 from wardgate.metrics import Metrics
 from wardgate.recording.writer import Recorder, RecordingSummary, SessionRecording
 from wardgate.seam import Action, ClientInfo, Command, Decision, Direction, Identity, Outcome
@@ -33,6 +42,28 @@ from wardgate.seam import Action, ClientInfo, Command, Decision, Direction, Iden
 AUDIT_UNAVAILABLE_RULE = "audit-unavailable"
 MAX_PENDING_COMMANDS = 1024
 _LOG_ONLY_EVENTS = frozenset({"session_start", "session_end", "command", "command_done"})
+#: The members of a ``command`` record that vary per command (the rest are the session's):
+#: those the decision fixes, the same for every command of one shape …
+_DECIDED = (
+    "operation",
+    "database",
+    "statement",
+    "fingerprint",
+    "kind",
+    "flags",
+    "tables",
+    "decision",
+    "rule",
+    "reason",
+    "policy_version",
+    "review_id",
+    "approver",
+)
+#: … and those that differ every time.
+_REPORTED = ("command_id", "duration_us", "rows", "bytes", "status", "error", "masked")
+#: Command shapes whose record template a session keeps (a shape is the redacted
+#: statement and the decision's fields: the members in `_DECIDED`).
+MAX_SHAPES = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +78,27 @@ class SessionFacts:
 
 
 @dataclass(slots=True)
+class _Shape:
+    """What a decision fixed: its `_DECIDED` members (JSON texts, `chain.encode`) and
+    the session's command template with them filled in."""
+
+    values: dict[str, str]
+    template: Template
+
+
+@dataclass(slots=True)
 class _Pending:
-    fields: dict[str, Any]
+    shape: _Shape
+    command_id: str
+    operation: str
     started: float
     reported: bool = False
     core_seconds: float = 0.0  # time the core spent deciding, for added latency
+
+    def fields(self) -> dict[str, Any]:
+        """The decided members as values again (for the rare record not built from them)."""
+        decided = {key: json.loads(text) for key, text in self.shape.values.items()}
+        return {"command_id": self.command_id, **decided}
 
 
 def _client(client: ClientInfo) -> str:
@@ -138,6 +185,8 @@ class SessionEvidence:
         self._recording: SessionRecording | None = None
         self._policy_version = ""
         self._base_fields = self._make_base()
+        self._command_template: Template | None = None  # built at the first command
+        self._shapes: dict[tuple[Any, ...], _Shape] = {}  # the last MAX_SHAPES, oldest first
         metrics = evidence.metrics
         self._latency = (
             metrics.added_latency_seconds.labels(facts.resource, facts.protocol)
@@ -200,24 +249,33 @@ class SessionEvidence:
         """Keep what the decision knew until the command's outcome is reported."""
         if self._audit is None:
             return
-        redacted = redact(command.text, command.dialect)
-        fields = {
-            "command_id": decision.command_id,
-            "operation": command.operation,
-            "database": command.database or self.facts.database,
-            "statement": truncate(redacted.text, self._evidence.max_statement_chars),
-            "fingerprint": redacted.fingerprint,
-            "kind": decision.kind,
-            "flags": sorted(decision.flags),
-            "tables": list(tables or getattr(decision, "tables", ())),
-            "decision": decision.action.value,
-            "rule": decision.rule,
-            "reason": decision.reason,
-            "policy_version": policy_version,
-            "review_id": decision.review_id or None,
-            "approver": list(decision.approved_by) or None,
-        }
-        pending = _Pending(fields, self._evidence.monotonic(), core_seconds=decide_seconds)
+        redacted = redact(command.text, command.dialect)  # literals vary; the shape less
+        key = (
+            redacted.text,
+            redacted.fingerprint,
+            command.operation,
+            command.database or self.facts.database,
+            decision.kind,
+            decision.flags,
+            decision.action,
+            decision.rule,
+            decision.reason,
+            policy_version,
+            decision.review_id,
+            decision.approved_by,
+            tuple(tables or getattr(decision, "tables", ())),
+        )
+        try:
+            shape = self._shapes.get(key) or self._learn(key)
+        except TypeError:  # an unhashable value from a plugin: the same, not kept
+            shape = self._shape(key)
+        pending = _Pending(
+            shape,
+            decision.command_id,
+            command.operation,
+            self._evidence.monotonic(),
+            core_seconds=decide_seconds,
+        )
         self._pending[decision.command_id] = pending
         while len(self._pending) > MAX_PENDING_COMMANDS:
             self._pending.popitem(last=False)
@@ -227,30 +285,64 @@ class SessionEvidence:
         if self._audit is None:
             return
         pending = self._pending.get(outcome.command_id)
-        fields: dict[str, Any] = {"command_id": outcome.command_id}
-        fields.update(pending.fields if pending else {})
+        if pending is None:
+            self._report_unknown(outcome)
+            return
         now = self._evidence.monotonic()
-        if pending is not None:
-            fields["duration_us"] = round((now - pending.started) * 1_000_000)
-            pending.started, pending.reported = now, True
-            if fields.get("operation") == "query":
-                self._pending.pop(outcome.command_id, None)
+        error = outcome.error
+        masked = _masked(outcome)
+        values = {
+            "command_id": encode(pending.command_id),
+            "duration_us": str(round((now - pending.started) * 1_000_000)),
+            "rows": encode(outcome.rows),
+            "bytes": encode(outcome.bytes_out),
+            "status": encode(outcome.status),
+            "error": encode(truncate(error, 1000)) if error else '""',
+            "masked": encode(masked) if masked else "{}",
+        }
+        pending.started, pending.reported = now, True
+        if pending.operation == "query":
+            self._pending.pop(outcome.command_id, None)
         began = time.perf_counter()
-        self._write_command({**self._base(), **fields, **_outcome_fields(outcome)})
+        try:
+            self._audit.write_rendered(pending.shape.template, values)
+        except AuditUnavailable:
+            if not self._audit.fail_open:
+                raise
+            self._audit.note_fail_open()
         if self._latency is not None:
-            core = pending.core_seconds if pending is not None else 0.0
-            self._latency.observe(core + time.perf_counter() - began)
-            if pending is not None:
-                pending.core_seconds = 0.0
+            self._latency.observe(pending.core_seconds + time.perf_counter() - began)
+            pending.core_seconds = 0.0
 
-    def _write_command(self, fields: dict[str, Any]) -> None:
+    def _learn(self, key: tuple[Any, ...]) -> _Shape:
+        shape = self._shape(key)
+        if len(key[0]) <= CACHED_CHARS:  # long statements are not kept
+            self._shapes[key] = shape
+            if len(self._shapes) > MAX_SHAPES:
+                del self._shapes[next(iter(self._shapes))]
+        return shape
+
+    def _shape(self, key: tuple[Any, ...]) -> _Shape:
+        values = _decided_values(*key, max_statement_chars=self._evidence.max_statement_chars)
+        if self._command_template is None:
+            assert self._audit is not None
+            variables = (*_DECIDED, *_REPORTED)
+            self._command_template = self._audit.template("command", self._base(), variables)
+        return _Shape(values, self._command_template.fill(values))
+
+    def _report_unknown(self, outcome: Outcome) -> None:
+        """An outcome for a command this session did not see decided (or forgot)."""
         assert self._audit is not None
+        began = time.perf_counter()
+        fields = {**self._base(), "command_id": outcome.command_id, **_outcome_fields(outcome)}
         try:
             self._audit.write("command", fields)  # built from JSON-safe values only
         except AuditUnavailable:
             if not self._audit.fail_open:
                 raise
             self._audit.note_fail_open()
+        if self._latency is not None:
+            self._latency.observe(time.perf_counter() - began)
 
     def frame(self, direction: Direction, data: bytes) -> None:
         if self._recording is not None:
@@ -272,7 +364,7 @@ class SessionEvidence:
         for command_id, pending in list(self._pending.items()):
             if not pending.reported:
                 outcome = Outcome(command_id, error=f"no outcome reported ({reason})")
-                fields = {**self._base(), **pending.fields, **_outcome_fields(outcome)}
+                fields = {**self._base(), **pending.fields(), **_outcome_fields(outcome)}
                 self._evidence.write("command", fields)
         self._pending.clear()
         summary = await self._close_recording(reason)
@@ -303,7 +395,47 @@ def _outcome_fields(outcome: Outcome) -> dict[str, Any]:
         "bytes": outcome.bytes_out,
         "status": outcome.status,
         "error": truncate(outcome.error, 1000),
-        "masked": {str(k): int(v) for k, v in (getattr(outcome, "masked", None) or {}).items()},
+        "masked": _masked(outcome),
+    }
+
+
+def _masked(outcome: Outcome) -> dict[str, int]:
+    masked = getattr(outcome, "masked", None)
+    return {str(k): int(v) for k, v in masked.items()} if masked else {}
+
+
+def _decided_values(
+    statement: str,
+    fingerprint: str,
+    operation: str,
+    database: str,
+    kind: str,
+    flags: frozenset[str],
+    action: Action,
+    rule: str,
+    reason: str,
+    policy_version: str,
+    review_id: str,
+    approved_by: tuple[str, ...],
+    tables: tuple[str, ...],
+    *,
+    max_statement_chars: int,
+) -> dict[str, str]:
+    """A command record's `_DECIDED` members as JSON texts."""
+    return {
+        "operation": encode(operation),
+        "database": encode(database),
+        "statement": encode(truncate(statement, max_statement_chars)),
+        "fingerprint": encode(fingerprint),
+        "kind": encode(kind),
+        "flags": encode(sorted(flags)),
+        "tables": encode(list(tables)),
+        "decision": encode(action.value),
+        "rule": encode(rule),
+        "reason": encode(reason),
+        "policy_version": encode(policy_version),
+        "review_id": encode(review_id or None),
+        "approver": encode(list(approved_by) or None),
     }
 
 

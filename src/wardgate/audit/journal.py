@@ -157,9 +157,8 @@ class Journal:
         self._fd = os.open(path, flags, 0o600)
         self._size = os.fstat(self._fd).st_size
 
-    def _rotate_if_needed(self, seq: int) -> None:
-        if self._fd is not None and self._size < self._segment_bytes:
-            return
+    def _rotate(self, seq: int) -> None:
+        """Start the segment whose first record is `seq` (closing the full one)."""
         if self._fd is not None:
             self.close()
         self._open(self.directory / segment_name(seq))
@@ -167,11 +166,14 @@ class Journal:
     def append(self, seq: int, line: bytes) -> None:
         """Hand one record line to the kernel; raises JournalError (nothing half-kept)."""
         try:
-            self._rotate_if_needed(seq)
+            if self._fd is None or self._size >= self._segment_bytes:
+                self._rotate(seq)
             assert self._fd is not None
-            view = memoryview(line)
-            while view:
-                view = view[self._write(self._fd, view) :]
+            written = self._write(self._fd, line)
+            if written < len(line):  # a short write (signal, full pipe): the rest, in order
+                view = memoryview(line)[written:]
+                while view:
+                    view = view[self._write(self._fd, view) :]
         except OSError as exc:
             self._abandon()
             raise JournalError(exc.errno, f"audit journal write failed: {exc}") from exc

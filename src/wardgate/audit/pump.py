@@ -66,7 +66,8 @@ class Feed:
 
     Starting from its cursor a pump reads the journal. Once it has caught up with
     the last record announced it takes new records straight from `AuditLog` (no
-    re-reading, no JSON parsing); a gap or `capacity` records in waiting (a slow
+    re-reading; records rendered from a template are parsed only by a sink that
+    needs more than their `Columns`); a gap or `capacity` records in waiting (a slow
     sink) sends it back to the journal, from the last record it took.
     """
 
@@ -83,15 +84,17 @@ class Feed:
         return self._reader is None
 
     def offer(self, sealed: Sealed) -> None:
-        self.head = max(self.head, sealed.seq)
+        seq = sealed.seq
+        if seq > self.head:
+            self.head = seq
         if self._reader is not None:
             return  # reading the journal, which already holds the record
-        expected = self.taken + len(self._queue) + 1
-        if sealed.seq != expected or len(self._queue) >= self._capacity:
+        waiting = len(self._queue)
+        if seq != self.taken + waiting + 1 or waiting >= self._capacity:
             self._queue.clear()
             self._reader = JournalReader(self._dir, self.taken)
             return
-        self._queue.append(Entry(sealed.seq, sealed.line, sealed.record, "memory"))
+        self._queue.append(Entry(seq, sealed.line, sealed.record, "memory", sealed.columns))
 
     async def take(self, limit: int) -> list[Entry]:
         if self._reader is None:

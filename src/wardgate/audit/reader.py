@@ -9,21 +9,53 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wardgate.audit.chain import Columns
 from wardgate.audit.journal import segments
 
 READ_CHUNK = 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
 class Entry:
-    seq: int
-    line: bytes  # canonical JSON, newline-terminated
-    record: dict[str, Any]
-    location: str  # "journal-….log:LINE", for error messages
+    """One record: its seq, its line as written and, parsed from the line when first
+    asked for, `record` (unless the writer handed it over); `columns` likewise."""
+
+    __slots__ = ("_columns", "_record", "line", "location", "seq")
+
+    def __init__(
+        self,
+        seq: int,
+        line: bytes,  # canonical JSON, newline-terminated
+        record: dict[str, Any] | None,
+        location: str,  # "journal-….log:LINE", for error messages
+        columns: Columns | None = None,
+    ) -> None:
+        self.seq = seq
+        self.line = line
+        self.location = location
+        self._record = record
+        self._columns = columns
+
+    @property
+    def record(self) -> dict[str, Any]:
+        if self._record is None:
+            try:
+                parsed = json.loads(self.line)
+            except ValueError:
+                parsed = None
+            self._record = parsed if isinstance(parsed, dict) else {}
+        return self._record
+
+    @property
+    def columns(self) -> Columns:
+        if self._columns is None:
+            self._columns = Columns.of(self.record)
+        return self._columns
+
+    def __repr__(self) -> str:
+        return f"Entry(seq={self.seq}, location={self.location!r}, line={self.line!r})"
 
 
 class JournalReader:

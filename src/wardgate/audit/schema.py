@@ -8,7 +8,6 @@ are copies for filtering and are not trusted by `verify_store`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from wardgate.audit.reader import Entry
 from wardgate.audit.verify import Report, Verifier
@@ -37,31 +36,20 @@ CREATE INDEX audit_records_ts ON audit_records (ts)
     ),
 )
 
-_INSERT = (
-    "INSERT INTO audit_records (instance, seq, ts, type, session, identity, resource, record)"
-    " VALUES (:instance, :seq, :ts, :type, :session, :identity, :resource, :record)"
-    " ON CONFLICT (instance, seq) DO NOTHING"
-)
+COLUMNS = ("instance", "seq", "ts", "type", "session", "identity", "resource", "record")
 
 
-def _row(entry: Entry) -> dict[str, Any]:
-    record = entry.record
-    return {
-        "instance": str(record.get("instance", "")),
-        "seq": entry.seq,
-        "ts": str(record.get("ts", "")),
-        "type": str(record.get("type", "")),
-        "session": str(record.get("session", "")),
-        "identity": str(record.get("identity", "")),
-        "resource": str(record.get("resource", "")),
-        "record": entry.line.decode("utf-8").rstrip("\n"),
-    }
+def _row(entry: Entry) -> tuple[str, int, str, str, str, str, str, str]:
+    c = entry.columns  # known without parsing the line for records the gateway just wrote
+    record = entry.line.decode("utf-8").rstrip("\n")
+    return (c.instance, entry.seq, c.ts, c.type, c.session, c.identity, c.resource, record)
 
 
 async def insert(store: Store, entries: Sequence[Entry]) -> None:
+    """Idempotent: a record already stored (same instance and seq) is skipped."""
     rows = [_row(entry) for entry in entries if entry.seq > 0]
     if rows:
-        await store.executemany(_INSERT, rows)
+        await store.insert("audit_records", COLUMNS, rows, unique=("instance", "seq"))
 
 
 async def instances(store: Store) -> list[str]:

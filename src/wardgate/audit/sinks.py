@@ -119,9 +119,12 @@ class FileSink:
 
     async def write(self, entries: Sequence[Entry]) -> None:
         fresh = [entry for entry in entries if entry.seq > max(self._last, 0)]
-        if fresh:
-            await asyncio.to_thread(self._file.append, [render(e, self.format) for e in fresh])
+        if fresh:  # rendered in the worker thread too (OCSF parses each line)
+            await asyncio.to_thread(self._append, fresh)
             self._last = fresh[-1].seq
+
+    def _append(self, entries: Sequence[Entry]) -> None:
+        self._file.append([render(entry, self.format) for entry in entries])
 
     async def close(self) -> None:
         return None

@@ -1,7 +1,8 @@
 """The `Store` interface every backend implements.
 
 SQL is written once with ``:name`` parameters; each backend translates them to its
-driver's style. Rows come back as plain dicts. A `Transaction` has the same four
+driver's style. Rows come back as plain dicts. `insert` is the one statement each
+backend writes itself: a bulk append of positional rows. A `Transaction` has the same four
 query methods and commits when its ``async with`` block ends without an exception.
 """
 
@@ -38,6 +39,19 @@ class Transaction(Queries, Protocol):
 class Store(Queries, Protocol):
     #: "sqlite" or "postgres", for the rare statement that must differ.
     dialect: str
+
+    async def insert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        *,
+        unique: Sequence[str],
+    ) -> None:
+        """Insert `rows` (values in `columns` order) in one transaction, skipping any
+        row whose `unique` columns match a stored one: the bulk path for appends
+        (audit records), cheaper per row than `executemany` with named parameters."""
+        ...
 
     def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...
 

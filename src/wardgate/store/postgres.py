@@ -97,6 +97,24 @@ class PostgresStore(_PgQueries):
         self._conn = self._pool
         return self
 
+    async def insert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        *,
+        unique: Sequence[str],
+    ) -> None:
+        slots = ", ".join(f"${n}" for n in range(1, len(columns) + 1))
+        sql = (
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({slots})"
+            f" ON CONFLICT ({', '.join(unique)}) DO NOTHING"
+        )
+        try:
+            await self._conn.executemany(sql, rows)  # one transaction (asyncpg ≥ 0.22)
+        except Exception as exc:
+            raise StoreError(f"postgres: {exc}") from exc
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         async with self._pool.acquire() as conn, conn.transaction():

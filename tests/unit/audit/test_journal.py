@@ -116,3 +116,21 @@ def test_reader_started_before_the_first_segment_sees_it(tmp_path: Path) -> None
     fill(journal, Chain(), 2)
     journal.close()
     assert [e.seq for e in reader.read()] == [1, 2]
+
+
+def test_short_writes_are_completed_in_order(tmp_path: Path) -> None:
+    def trickle(fd: int, data: bytes | memoryview) -> int:
+        return os.write(fd, bytes(data[:7]))  # the kernel may take less than asked
+
+    journal = Journal(tmp_path, write=trickle)
+    journal.recover()
+    chain = Chain()
+    for index in range(3):
+        sealed = chain.seal({"type": "command", "statement": f"select {index} -- é"})
+        journal.append(sealed.seq, sealed.line)
+        chain.advance(sealed)
+    journal.close()
+    assert [e.record["statement"] for e in JournalReader(tmp_path)] == [
+        f"select {index} -- é" for index in range(3)
+    ]
+    assert verify_lines(journal_lines(tmp_path)).ok

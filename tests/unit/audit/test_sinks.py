@@ -261,3 +261,50 @@ def test_feed_switches_between_journal_and_memory_without_gaps(tmp_path: Path) -
     assert asyncio.run(drain()) == [7, 8, 9, 10, 11]
     assert asyncio.run(drain()) == []
     assert feed.from_memory
+
+
+def test_store_rows_from_memory_are_the_rows_from_the_journal(tmp_path: Path) -> None:
+    """Records handed over in memory (rendered, never parsed) file under the same columns."""
+    from wardgate.audit.evidence import Evidence, SessionFacts
+    from wardgate.audit.pump import Feed
+    from wardgate.seam import Action, ClientInfo, Command, Decision, Identity, Outcome
+
+    log = journal_with(tmp_path, 1)
+    feed = Feed(tmp_path / "journal", 0)
+    log.on_append(feed.offer)
+
+    async def run() -> list[Entry]:
+        feed.head = log.head_seq
+        taken = await feed.take(500)  # catch up with the journal …
+        assert await feed.take(500) == []
+        assert feed.from_memory  # … then take new records from memory
+        facts = SessionFacts("s-1", "pg é", "postgres", Identity('agent "1"'), ClientInfo("::1", 5))
+        session = Evidence(log).session(facts, database="db")
+        for index in range(3):
+            decision = Decision(Action.ALLOW, "r", command_id=f"s-1-{index}", kind="read")
+            session.decided(Command("query", f"select {index}", "postgres"), decision, "v1")
+            session.reported(Outcome(f"s-1-{index}", rows=index))
+        return taken + await feed.take(500)
+
+    from_memory = asyncio.run(run())
+    from_journal = list(JournalReader(tmp_path / "journal"))
+    assert [e.location for e in from_memory][-3:] == ["memory"] * 3
+    assert [schema._row(e) for e in from_memory] == [schema._row(e) for e in from_journal]
+    assert [e.record for e in from_memory] == [e.record for e in from_journal]
+
+
+def test_store_insert_takes_any_batch_size_once(tmp_path: Path) -> None:
+    async def run() -> None:
+        store = await open_store(f"sqlite:///{tmp_path}/state.db", tmp_path)
+        await store.execute("CREATE TABLE t (k TEXT, n BIGINT, v TEXT, PRIMARY KEY (k, n))")
+        rows = [("a", n, f"v{n} '%s' é") for n in range(1, 701)]
+        for size in (1, 2, 3, 255, 256, 257, 700):
+            await store.insert("t", ("k", "n", "v"), rows[:size], unique=("k", "n"))
+        assert await store.fetchone("SELECT count(*) AS c, sum(n) AS s FROM t") == {
+            "c": 700,
+            "s": 700 * 701 // 2,
+        }
+        assert await store.fetchone("SELECT v FROM t WHERE n = 699") == {"v": "v699 '%s' é"}
+        await store.close()
+
+    asyncio.run(run())
