@@ -89,13 +89,14 @@ class GatewaySession:
         # The audit record holds every command durably; the operator's log then keeps
         # routine lines (allowed, finished without error) at debug (docs/operations.md).
         self._routine_level = "debug" if services.evidence.audit is not None else "info"
-        self._log_fields = {  # the same on every line of this session
-            "resource": services.resource,
-            "protocol": services.protocol,
-            "session": session_id,
-            "identity": identity.name,
-            "client": f"{client.address}:{client.port}",
-        }
+        # The same fields open every line of this session: encoded once (EventLog.bind).
+        self._log = services.log.bind(
+            resource=services.resource,
+            protocol=services.protocol,
+            session=session_id,
+            identity=identity.name,
+            client=f"{client.address}:{client.port}",
+        )
         facts = SessionFacts(session_id, services.resource, services.protocol, identity, client)
         self._evidence = services.evidence.session(facts, database, credential.username)
         masking = services.masking
@@ -246,7 +247,7 @@ class GatewaySession:
         )
 
     def event(self, name: str, **fields: Any) -> None:
-        self._services.log.emit(name, **self._log_fields, **fields)
+        self._log.emit(name, **fields)
         self._evidence.event(name, fields)
 
     async def close(self, reason: str = "") -> None:
