@@ -244,12 +244,46 @@ class Relay:
                 self._client.pause("backlog")
             return
         try:
+            if data[:1] == b"Q" and self._query_lane(data):
+                return
             handling = eager(self._from_client(data))
         except Exception as exc:  # a bug: end the session and say why
             return self._failed(exc)
         if handling is not None:  # it waits (a review hold): later reads queue up
             self._client_busy = handling
             handling.add_done_callback(self._client_handled)
+
+    def _query_lane(self, data: bytes) -> bool:
+        """The common case in one step: the read is one whole simple Query, decided now.
+
+        False (nothing done) for anything else — a partial or pipelined read, masking
+        on, text that is not one NUL-terminated UTF-8 string, a decision that has to
+        wait — and the general path takes the read, with the same result.
+        """
+        size = len(data)
+        if (
+            self._masking is not None
+            or self._client_frames.buffered()
+            or size < 6
+            or int.from_bytes(data[1:5], "big") != size - 1
+            or size - 1 > self._max
+            or data.find(b"\0", 5) != size - 1
+        ):
+            return False
+        try:
+            sql = data[5:-1].decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        decision = self._session.decide_now(self._command("query", sql))
+        if decision is None:
+            return False
+        if decision.allowed:
+            self._expect_result(QUERY, decision)
+        else:
+            data = self._refuse_simple(decision.command_id, _refusal_text(decision), decision)
+        self._session.record(Direction.CLIENT_TO_SERVER, data)
+        self._upstream.write(data)
+        return True
 
     def _client_handled(self, future: asyncio.Future[None]) -> None:
         self._client_busy = None
@@ -334,17 +368,20 @@ class Relay:
             raise UnknownMessage(ord("p"), "session")
         return message.raw  # type: ignore[attr-defined, no-any-return]
 
-    async def _decide(self, operation: str, sql: str) -> Decision:
+    def _command(self, operation: str, sql: str) -> Command:
         # Behind a command that may still change standard_conforming_strings (its
         # ParameterStatus not seen yet), the server may lex either way: say so.
         settings = EITHER if self.tracker.unsettled else self._standard_strings
-        command = Command(
+        return Command(
             operation=operation,
             text=sql,
             dialect=DIALECT,
             database=self._database,
             attributes={STANDARD_STRINGS: settings},
         )
+
+    async def _decide(self, operation: str, sql: str) -> Decision:
+        command = self._command(operation, sql)
         self._deciding = True
         try:
             return await self._session.decide(command, on_hold=self._on_hold)

@@ -330,6 +330,16 @@ class Session(Protocol):
         """
         ...
 
+    def decide_now(self, command: Command) -> Decision | None:
+        """`decide`, when deciding needs no waiting; else None and nothing happened.
+
+        None means: call `decide` (a review hold, a catalog read or a masking check
+        is needed). A relay's fast lane for the common case uses this to skip the
+        coroutine machinery; the decision, its counting, log line and audit are the
+        same as `decide`'s.
+        """
+        ...
+
     def masking_plan(self, command_id: str, columns: Sequence[ResultColumn]) -> MaskingPlan:
         """The masking plan for a result shape of the given command.
 

@@ -17,7 +17,7 @@ from wardgate.eventlog import EventLog
 from wardgate.gate.hold import HoldContext, hold_for_review
 from wardgate.masking.services import MaskingServices
 from wardgate.metrics import Metrics
-from wardgate.policy.catalog import FunctionSource, evaluate
+from wardgate.policy.catalog import FunctionSource, evaluate, evaluate_now
 from wardgate.policy.engine import Policy
 from wardgate.reviews.model import ReviewError
 from wardgate.reviews.service import ReviewService
@@ -149,11 +149,50 @@ class GatewaySession:
             decision = await self._review(command, decision, classification, on_hold)
         if decision.allowed and self._masking is not None:
             decision = await self._masking.check(command, decision)  # may deny (docs/masking.md)
+        self._decided(command, decision, classification, elapsed)
+        return decision
+
+    def decide_now(self, command: Command) -> Decision | None:
+        """`decide` without a coroutine when nothing has to wait (see the seam)."""
+        started = time.perf_counter()
+        classification: Classification | None = None
+        try:
+            decision = self._evidence.refusal()  # the audit journal fails closed
+            if decision is None:
+                found = evaluate_now(
+                    self._services.policy,
+                    self._identity,
+                    self._services.resource,
+                    command,
+                    self._services.functions,
+                    self.database,
+                )
+                if found is None:
+                    return None  # the function catalog must be read first
+                decision, classification = found
+        except Exception as exc:  # fail closed: a broken policy denies and says so
+            decision = Decision(Action.DENY, rule="error", reason=f"policy error: {exc}")
+        if decision.action is Action.REVIEW or (decision.allowed and self._masking is not None):
+            return None  # a hold or the masking check may wait: `decide` does it
+        self._sequence += 1
+        decision = numbered(decision, f"{self._id}-{self._sequence}")
+        elapsed = time.perf_counter() - started
+        self._decision_timer.observe(elapsed)
+        self._decided(command, decision, classification, elapsed)
+        return decision
+
+    def _decided(
+        self,
+        command: Command,
+        decision: Decision,
+        classification: Classification | None,
+        elapsed: float,
+    ) -> None:
+        """Count, log and keep (for the audit record) a finished decision."""
         self._count(decision)
         tables = [t.name for t in classification.tables] if classification else []
         self._log_decision(command, decision, tables)
         self._evidence.decided(command, decision, self._services.policy.version, tables, elapsed)
-        return decision
 
     def _count(self, decision: Decision) -> None:
         key = (decision.kind, decision.action.value)

@@ -120,6 +120,23 @@ def could_be_read(decision: Decision, classification: Classification | None) -> 
     )
 
 
+def evaluate_now(
+    policy: Policy,
+    identity: Identity,
+    resource: str,
+    command: Command,
+    source: FunctionSource | None,
+    database: str,
+) -> tuple[Decision, Classification | None] | None:
+    """`evaluate` when it needs no catalog read; None when it does (call `evaluate`)."""
+    database = command.database or database
+    functions = source.cached(database) if source is not None else None
+    decision, classification = policy.evaluate(identity, resource, command, functions)
+    if source is None or functions is not None or not could_be_read(decision, classification):
+        return decision, classification
+    return None
+
+
 async def evaluate(
     policy: Policy,
     identity: Identity,

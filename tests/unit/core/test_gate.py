@@ -431,3 +431,49 @@ def test_gate_refuse_counts_by_category() -> None:
     assert h.sample("wardgate_refusals_total", category="protocol") == 2.0
     assert h.sample("wardgate_refusals_total", category="cancel") == 1.0
     assert h.gate.resource == "orders"
+
+
+# -- decide_now: the same decision without a coroutine, or nothing at all ----------------
+
+
+def _without_ts(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {k: v for k, v in record.items() if k not in ("ts", "session", "command_id")}
+        for record in records
+    ]
+
+
+def test_decide_now_decides_counts_and_logs_like_decide() -> None:
+    now, later = harness(), harness()
+    session_now, session_later = now.session(), later.session()
+    for sql in ("SELECT 1", "SELECT 2"):
+        decided = session_now.decide_now(query(sql))
+        awaited = run(session_later.decide(query(sql)))
+        assert decided is not None
+        assert (decided.action, decided.rule, decided.kind) == (
+            awaited.action,
+            awaited.rule,
+            awaited.kind,
+        )
+    assert decided.command_id == f"{session_now.id}-2"
+    assert _without_ts(now.named("command")) == _without_ts(later.named("command"))
+    assert now.sample("wardgate_commands_total", kind="unknown", decision="allow") == 2.0
+    assert now.sample("wardgate_decision_seconds_count") == 2.0
+
+
+def test_decide_now_refuses_like_decide_when_the_policy_breaks() -> None:
+    h = harness(policy=ExplodingPolicy())
+    decision = h.session().decide_now(query())
+    assert decision is not None
+    assert (decision.action, decision.rule) == (Action.DENY, "error")
+
+
+def test_decide_now_leaves_a_review_to_decide_untouched() -> None:
+    held = Decision(Action.REVIEW, rule="writes", reason="needs a reviewer")
+    h = harness(policy=FixedPolicy(held))
+    session = h.session()
+    assert session.decide_now(query("DELETE FROM t")) is None
+    assert h.named("command") == []  # nothing logged, counted or numbered
+    assert h.sample("wardgate_commands_total", kind="unknown", decision="review") is None
+    decision = run(session.decide(query("DELETE FROM t")))
+    assert decision.command_id == f"{session.id}-1"
