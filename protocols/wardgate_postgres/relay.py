@@ -70,6 +70,7 @@ _ERROR = ord("E")
 _READY = ord("Z")
 _PARAMETER_STATUS = ord("S")
 _ROW_FRAMES = (_DATA_ROW, _COPY_DATA)  # a COPY TO STDOUT row counts like a DataRow
+_STATUSES = frozenset(b"ITE")  # ReadyForQuery: idle, in a transaction, failed
 #: What `_track` looks at; every other backend frame passes as it is.
 _TRACKED = frozenset(
     (_COMMAND_COMPLETE, _EMPTY_QUERY, _PORTAL_SUSPENDED, _ERROR, _READY, _PARAMETER_STATUS)
@@ -567,6 +568,9 @@ class Relay:
                 if rows:
                     tracker.on_rows(rows, size)
                     rows = size = 0
+                if kind == _READY and end - start == 6 and buf[start + 5] in _STATUSES:
+                    outcomes += tracker.on_ready(chr(buf[start + 5]))  # ready_status, inline
+                    continue
                 frame = Frame.from_raw(buf[start:end])
                 sent = self._track(frame, outcomes)
                 if sent is not frame.raw:
