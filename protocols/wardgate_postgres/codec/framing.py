@@ -95,16 +95,19 @@ class FrameSplitter:
 
         ``max_frame`` bounds the declared length (the Int32, which counts itself).
         """
-        if self._buf:
-            self._buf += data
-            src: bytes | bytearray = self._buf
-        else:
-            src = data
-        frames, pos = self._split(src)
-        if src is self._buf:
-            del self._buf[:pos]
-        elif pos < len(data):
-            self._buf += memoryview(data)[pos:]
+        complete, starts = self.feed_starts(data)
+        if not starts:
+            return []
+        ends = starts[1:]
+        ends.append(len(complete))
+        new_frame, set_type, set_raw = _new_frame, _set_type, _set_raw
+        frames: list[Frame] = []
+        append = frames.append
+        for start, end in zip(starts, ends, strict=True):
+            frame: Frame = new_frame(Frame)
+            set_type(frame, complete[start])
+            set_raw(frame, complete[start:end])
+            append(frame)
         return frames
 
     def feed_starts(self, data: bytes) -> tuple[bytes, list[int]]:
@@ -144,32 +147,6 @@ class FrameSplitter:
         else:
             complete = data
         return complete, starts
-
-    def _split(self, src: bytes | bytearray) -> tuple[list[Frame], int]:
-        frames: list[Frame] = []
-        append = frames.append
-        new_frame, set_type, set_raw = _new_frame, _set_type, _set_raw
-        limit = self._max
-        size = len(src)
-        pos = 0
-        is_bytes = type(src) is bytes
-        view = memoryview(src)
-        while size - pos >= _HEADER_LEN:
-            type_code, length = _unpack_header(src, pos)
-            if length > limit:
-                raise FrameTooLarge(length, limit)
-            if length < 4:
-                raise ProtocolViolation(f"invalid message length {length}")
-            end = pos + 1 + length
-            if end > size:
-                break
-            frame: Frame = new_frame(Frame)
-            set_type(frame, type_code)
-            set_raw(frame, src[pos:end] if is_bytes else bytes(view[pos:end]))
-            append(frame)
-            pos = end
-        view.release()
-        return frames, pos
 
 
 class StartupSplitter:
