@@ -6,17 +6,15 @@ COM_PROCESS_KILL) are decided by the session first; a refusal is an ERR 1142 nam
 the rule and the connection stays usable. COM_CHANGE_USER (it would switch identity
 behind the gateway's back), replication commands and anything unknown are refused
 without reaching the upstream. Commands without SQL are forwarded as they are.
+Reading, writing and the one-command-at-a-time order are the `Exchange`'s.
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from wardgate.eager import eager
-from wardgate.endpoint import Endpoint
 from wardgate.seam import Command, Decision, Direction, HoldNotice, MaskingPlan, Outcome, Session
 from wardgate_mysql.codec.commands import (
     ClientCommand,
@@ -30,19 +28,12 @@ from wardgate_mysql.codec.commands import (
     decode_command,
 )
 from wardgate_mysql.codec.constants import Com, CursorType, Status
-from wardgate_mysql.codec.errors import MySQLProtocolError
 from wardgate_mysql.codec.response_state import Phase, ResponseTracker
 from wardgate_mysql.codec.resultset import ColumnDefinition41
+from wardgate_mysql.exchange import Exchange
 from wardgate_mysql.masking import RowMasker
-from wardgate_mysql.results import (
-    ClientGone,
-    ResponseRelay,
-    ResponseSummary,
-    UpstreamLost,
-    err_payload,
-    result_column,
-)
-from wardgate_mysql.stream import PacketStream, StreamClosed
+from wardgate_mysql.results import ResponseSummary, result_column
+from wardgate_mysql.stream import PacketStream
 
 REPLICATION = frozenset(
     {
@@ -59,10 +50,6 @@ FORWARD_SINGLE = frozenset(
     {Com.PING, Com.STATISTICS, Com.RESET_CONNECTION, Com.SET_OPTION, Com.STMT_RESET}
 )
 NO_RESPONSE = frozenset({Com.STMT_SEND_LONG_DATA, Com.STMT_CLOSE})
-#: What a client may send while its command is held for review or its response is in
-#: flight (MySQL clients wait for the answer, so normally nothing); past it the gateway
-#: stops reading until the command is done.
-HELD_INPUT_LIMIT = 1024 * 1024
 USE_STATEMENT = re.compile(r"^\s*use\s+`?([^`;\s]+)`?\s*;?\s*$", re.IGNORECASE)
 
 
@@ -85,13 +72,8 @@ class Prepared:
 class Relay:
     """Serves one client's commands over one upstream connection.
 
-    After the handshake both transports are taken over (`Endpoint`): each read is
-    handled in its `data_received` callback, and a command handler runs inline
-    (`eager`) unless it really waits (a review hold). One command is in flight at a
-    time, as MySQL clients expect: what the client sends meanwhile stays in its
-    packet decoder, in order, until the response has ended; what the upstream sends
-    is fed to the command's `ResponseRelay`. A full write buffer on one side pauses
-    reading on the other.
+    What arrives and leaves goes through an `Exchange` (the transports, one command
+    at a time); this class decides each command and says what its response means.
     """
 
     def __init__(
@@ -112,31 +94,7 @@ class Relay:
         self.allows_database = allows_database or (lambda name: True)
         self.ansi_quotes = ansi_quotes  # from @@sql_mode; "either" once it may have changed
         self.statements: dict[int, Prepared] = {}
-        self.draining = False
-        self._client = Endpoint(
-            client.reader,
-            client.writer,
-            self._client_data,
-            self._client_lost,
-            self._client_writable,
-        )
-        self._upstream = Endpoint(
-            upstream.reader,
-            upstream.writer,
-            self._server_data,
-            self._upstream_lost,
-            self._upstream_writable,
-        )
-        self._response: ResponseRelay | None = None  # the command's response in flight
-        # A handler or a response end that had to wait (a review hold, a slow report):
-        # its side is not read on (the client's packets wait in its decoder) until done.
-        self._client_busy: asyncio.Task[None] | None = None
-        self._server_busy: asyncio.Task[None] | None = None
-        self._deciding = False  # a decision (maybe a review hold) is pending
-        self._upstream_gone = False
-        self._closing = asyncio.Event()
-        self._ended_by: BaseException | None = None  # why it ended, for the listener
-        self.end_reason = ""
+        self.exchange = Exchange(client, upstream, session, self._handle_packet)
         self.handlers: dict[int, Callable[[ClientCommand], Awaitable[bool]]] = {
             Com.QUERY: self._query,
             Com.STMT_PREPARE: self._prepare,
@@ -149,254 +107,26 @@ class Relay:
             Com.CHANGE_USER: self._change_user,
         }
 
-    # -- lifecycle -------------------------------------------------------------------
-
     async def run(self) -> str:
         """Serve commands until the client quits; returns why it ended.
 
-        What ended it abnormally is raised (as the streams' relay raised it): the
-        listener turns it into the client's last ERR and the session's end reason.
+        What ended it abnormally is raised: the listener turns it into the client's
+        last ERR and the session's end reason.
         """
-        try:
-            self._attach()
-            await self._closing.wait()
-        finally:
-            self._flush_client()
-            busy = [t for t in (self._client_busy, self._server_busy) if t is not None]
-            for task in busy:
-                task.cancel()
-            await asyncio.gather(*busy, return_exceptions=True)
-            self._client.detach()
-            self._upstream.detach()
-        if self._ended_by is not None:
-            raise self._ended_by
-        return self.end_reason
-
-    def _attach(self) -> None:
-        """Take both transports over; handle what the handshake's streams had buffered."""
-        upstream_buffered, upstream_ended = self._upstream.attach()
-        client_buffered, client_ended = self._client.attach()
-        if upstream_buffered:
-            self._server_data(upstream_buffered)
-        if upstream_ended:
-            self._upstream_lost(None)
-        self._client_data(client_buffered)  # the decoder may hold packets already
-        if client_ended:
-            self._client_lost(None)
+        return await self.exchange.run()
 
     def drain(self) -> None:
         """Graceful shutdown: end now if idle, else once the current command is done."""
-        self.draining = True
-        self._serve_client()
-
-    def _finish(self, reason: str) -> None:
-        self.end_reason = self.end_reason or reason
-        self._closing.set()
-
-    def _fail(self, exc: BaseException | None) -> None:
-        """End the relay; the listener answers the client according to `exc`."""
-        if exc is None or isinstance(exc, asyncio.CancelledError) or self._closing.is_set():
-            return
-        self._ended_by = exc
-        self._finish(f"{type(exc).__name__}: {exc}")
-
-    def _settled(self, task: asyncio.Future[None]) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            self._fail(task.exception())
-
-    # -- flow control ------------------------------------------------------------------
-
-    def _client_writable(self, writable: bool) -> None:
-        """A slow client pushes back on the server instead of filling memory."""
-        if writable:
-            self._upstream.resume("client-writes")
-        else:
-            self._upstream.pause("client-writes")
-
-    def _upstream_writable(self, writable: bool) -> None:
-        if writable:
-            self._client.resume("upstream-writes")
-        else:
-            self._client.pause("upstream-writes")
-
-    # -- client → server -------------------------------------------------------------
-
-    def _client_data(self, data: bytes) -> None:
-        if self._closing.is_set():
-            return
-        try:
-            if data:
-                self._client.write(self.client.receive(data))
-        except StreamClosed as exc:
-            return self._fail(exc)
-        self._serve_client()
-
-    def _serve_client(self) -> None:
-        """Handle the client's next commands, one at a time, while none is in flight."""
-        client = self.client
-        while not self._closing.is_set():
-            if self._client_busy is not None or self._response is not None:
-                if client.decoder.buffered > HELD_INPUT_LIMIT:
-                    self._client.pause("backlog")  # read again once the command is done
-                return
-            self._client.resume("backlog")
-            client.seq = 0
-            try:
-                packet = client.poll()
-                if packet is None:
-                    if self.draining:
-                        self._finish("gateway shutdown")
-                    return
-                handling = eager(self._handle_packet(packet.payload))
-            except Exception as exc:  # MySQLProtocolError, UpstreamLost, a bug
-                return self._fail(exc)
-            if handling is not None:  # it waits (a review hold): later packets wait too
-                self._client_busy = handling
-                handling.add_done_callback(self._client_handled)
-
-    def _client_handled(self, task: asyncio.Future[None]) -> None:
-        self._client_busy = None
-        self._settled(task)
-        self._serve_client()
-
-    def _client_lost(self, exc: Exception | None) -> None:
-        if self._closing.is_set():
-            return
-        if self._client_busy is not None and self._deciding:
-            self._fail(StreamClosed("client disconnected while its command was held"))
-            self._client_busy.cancel()  # cancels the review
-        elif self._response is not None:
-            self._fail(ClientGone("connection closed by peer"))
-        else:
-            self._fail(StreamClosed("connection closed by peer"))
+        self.exchange.drain()
 
     async def _handle_packet(self, payload: bytes) -> None:
         self.session.record(Direction.CLIENT_TO_SERVER, payload)
-        if self.draining:
-            self._error_to_client("ER_SERVER_SHUTDOWN", "wardgate is shutting down")
-            return self._finish("gateway shutdown")
+        exchange = self.exchange
+        if exchange.draining:
+            exchange.error("ER_SERVER_SHUTDOWN", "wardgate is shutting down")
+            return exchange.finish("gateway shutdown")
         if not await self.dispatch(decode_command(payload)):
-            self._finish("client quit")
-
-    # -- server → client -------------------------------------------------------------
-
-    def _server_data(self, data: bytes) -> None:
-        if self._closing.is_set():
-            return
-        try:
-            self._upstream.write(self.up.receive(data))
-        except StreamClosed as exc:
-            return self._fail(UpstreamLost(f"upstream connection lost: {exc}"))
-        self._serve_server()
-
-    def _serve_server(self) -> None:
-        """Feed the upstream's packets to the response in flight (left buffered if none)."""
-        if self._closing.is_set() or self._response is None:
-            return
-        if self._server_busy is not None:  # a report is pending: keep the order
-            self._upstream.pause("busy")
-            return
-        try:
-            handling = eager(self._from_server())
-        except Exception as exc:
-            return self._fail(exc)
-        if handling is not None:
-            self._server_busy = handling
-            self._upstream.pause("busy")
-            handling.add_done_callback(self._server_handled)
-
-    def _server_handled(self, task: asyncio.Future[None]) -> None:
-        self._server_busy = None
-        self._settled(task)
-        self._upstream.resume("busy")
-        self._serve_server()
-        if self._upstream_gone and self._server_busy is None:
-            self._upstream_lost(None)
-
-    def _upstream_lost(self, exc: Exception | None) -> None:
-        if self._server_busy is not None:  # deliver what came before the end first
-            self._upstream_gone = True
-            return
-        self._fail(UpstreamLost("upstream connection lost: connection closed by peer"))
-
-    async def _from_server(self) -> None:
-        while (response := self._response) is not None and not self._closing.is_set():
-            try:
-                packet = self.up.poll()
-            except MySQLProtocolError as exc:
-                raise UpstreamLost(f"upstream protocol error: {exc.message}") from exc
-            if packet is None:
-                break
-            out = response.feed(packet.payload)
-            if response.done:
-                await self._complete(response, out)
-            elif out:
-                self._to_client(out)
-        self._flush_client()
-
-    async def _complete(self, response: ResponseRelay, final: bytes) -> None:
-        """The outcome is reported before the client sees the response's last packet."""
-        self._flush_client()
-        await response.report(response.summary)
-        self._to_client(final)
-        self._flush_client()
-        self._response = None
-        if response.then is not None:
-            response.then(response.summary)
-        self._serve_client()
-
-    # -- writing -------------------------------------------------------------------------
-
-    def _to_client(self, payload: bytes) -> None:
-        self.session.record(Direction.SERVER_TO_CLIENT, payload)
-        self.client.write(payload)
-
-    def _flush_client(self) -> None:
-        data = self.client.take_output()
-        if data:
-            self._client.write(data)
-
-    def _error_to_client(self, name: str, message: str) -> None:
-        self._to_client(err_payload(name, message))
-        self._flush_client()
-
-    def _forward(self, raw: bytes) -> None:
-        """Send a command upstream (sequence ids restart at 0)."""
-        self.up.seq = 0
-        self._upload(raw)
-
-    def _upload(self, payload: bytes) -> None:
-        if not self._upstream.writable:
-            raise UpstreamLost("upstream connection lost: connection closed by peer")
-        self.up.write(payload)
-        self._upstream.write(self.up.take_output())
-
-    def _respond(
-        self,
-        tracker: ResponseTracker,
-        plan_for: Callable[[list[ColumnDefinition41]], MaskingPlan],
-        binary: bool,
-        *,
-        max_rows: int | None = None,
-        masker: RowMasker | None = None,
-        limit_rule: str = "",
-        report: Callable[[ResponseSummary], Awaitable[None]] | None = None,
-        then: Callable[[ResponseSummary], None] | None = None,
-    ) -> ResponseRelay:
-        """Expect the forwarded command's response; the upstream's reads feed it."""
-        response = self._response = ResponseRelay(
-            self.session,
-            tracker,
-            plan_for,
-            binary,
-            self._upload,
-            max_rows,
-            masker,
-            limit_rule,
-            report,
-            then,
-        )
-        return response
+            exchange.finish("client quit")
 
     async def dispatch(self, command: ClientCommand) -> bool:
         handler = self.handlers.get(command.command)
@@ -482,7 +212,7 @@ class Relay:
         assert isinstance(command, ComStatement)
         statement = self.statements.get(command.statement_id)
         masker = statement.masker if statement is not None else None
-        self._forward(command.raw)
+        self.exchange.forward(command.raw)
         limit = statement.rows_left if statement is not None else None
         rule = statement.decision.rule if statement and statement.decision else ""
 
@@ -490,7 +220,7 @@ class Relay:
             if statement is not None and statement.rows_left is not None:
                 statement.rows_left = max(0, statement.rows_left - summary.rows)
 
-        self._respond(
+        self.exchange.respond(
             ResponseTracker(Phase.ROWS, self.caps),
             _no_plan,
             True,
@@ -554,11 +284,11 @@ class Relay:
         )
 
     async def _quit(self, command: ClientCommand) -> bool:
-        self._forward(command.raw)
+        self.exchange.forward(command.raw)
         return False
 
     def _forward_plain(self, command: ClientCommand) -> bool:
-        self._forward(command.raw)
+        self.exchange.forward(command.raw)
         if command.command == Com.STMT_CLOSE:
             assert isinstance(command, ComStatement)
             self.statements.pop(command.statement_id, None)
@@ -566,7 +296,7 @@ class Relay:
             return True
         if command.command == Com.RESET_CONNECTION:
             self.statements.clear()
-        self._respond(ResponseTracker(Phase.SINGLE, self.caps), _no_plan, False)
+        self.exchange.respond(ResponseTracker(Phase.SINGLE, self.caps), _no_plan, False)
         return True
 
     def _refuse(self, command: ClientCommand, name: str, message: str) -> bool:
@@ -619,7 +349,7 @@ class Relay:
         then: Callable[[ResponseSummary], None] | None = None,
     ) -> None:
         """Forward an allowed command; its response is relayed under the decision's limits."""
-        self._forward(raw)
+        self.exchange.forward(raw)
         tracker = ResponseTracker(phase, self.caps, cursor)
 
         def done(summary: ResponseSummary) -> None:
@@ -629,7 +359,7 @@ class Relay:
             if then is not None:
                 then(summary)
 
-        response = self._respond(
+        response = self.exchange.respond(
             tracker,
             self._planner(decision, binary),
             binary,
@@ -655,7 +385,7 @@ class Relay:
         in the decoder), so its disconnect is seen and cancels the wait
         (`_client_lost`); the relay then ends as "client disconnected".
         """
-        self._deciding = True
+        self.exchange.deciding = True
         try:
             decision = await self.session.decide(command, on_hold=self._on_hold)
         except Exception as exc:  # fail closed: a broken policy path denies
@@ -666,7 +396,7 @@ class Relay:
             )
             return None
         finally:
-            self._deciding = False
+            self.exchange.deciding = False
         if decision.allowed:
             return decision
         reason = f": {decision.reason}" if decision.reason else ""
@@ -706,7 +436,7 @@ class Relay:
         return report
 
     def _error(self, name: str, message: str) -> None:
-        self._error_to_client(name, message)
+        self.exchange.error(name, message)
 
     def _track_use(self, sql: str) -> None:
         match = USE_STATEMENT.match(sql)
