@@ -27,6 +27,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks.…` importab
 
 from benchmarks.common.plot import bar_panels
 from benchmarks.common.processes import Processes, signals_raise
+from benchmarks.common.procstat import CpuWindow
 from benchmarks.common.results import RESULTS_DIR, run_metadata, write_json
 from benchmarks.common.stats import interleaved, ratio, summary
 from benchmarks.common.wardgate import REPO, new_token, start_wardgate
@@ -120,18 +121,27 @@ def gateway_config(db_port: int, token_entry: dict[str, Any], state: Path) -> di
 
 
 def run_rounds(
-    ports: dict[str, tuple[int, str, str]], args: argparse.Namespace
+    ports: dict[str, tuple[int, str, str]], args: argparse.Namespace, wardgate_pid: int
 ) -> dict[str, list[dict[str, float]]]:
     results: dict[str, list[dict[str, float]]] = {t: [] for t in TARGETS}
     for target in TARGETS:  # warm-up
         sysbench(*ports[target], "run", args, seconds=2)
     for number, target in interleaved(TARGETS, args.rounds):
+        window = CpuWindow({"wardgate": wardgate_pid}).start()
         result = measure(sysbench(*ports[target], "run", args, seconds=args.seconds))
-        results[target].append(result)
-        print(
+        cpu = window.stop()
+        result["machine_busy_pct"] = cpu["machine_busy_pct"]
+        line = (
             f"round {number} {target:9s} tps {result['tps']:9.1f}  "
             f"avg {result['latency_avg_ms']:.2f} ms  p95 {result['latency_p95_ms']:.2f} ms"
         )
+        if target == "wardgate":  # the number that survives a noisy machine
+            used = cpu["wardgate_user_seconds"] + cpu["wardgate_system_seconds"]
+            queries = max(result["qps"] * args.seconds, 1.0)
+            result["wardgate_cpu_us_per_query"] = round(1e6 * used / queries, 1)
+            line += f"  wardgate CPU {result['wardgate_cpu_us_per_query']:.0f} µs/query"
+        results[target].append(result)
+        print(f"{line}  machine busy {cpu['machine_busy_pct']:.0f} %")
     return results
 
 
@@ -150,6 +160,9 @@ def report(results: dict[str, list[dict[str, float]]]) -> dict[str, Any]:
             f"{m:16s} {per['direct'][m]['mean']:10.2f} {per['wardgate'][m]['mean']:10.2f} "
             f"{ratios[m].get('of_means', 0):7.3f}"
         )
+    cpu = summary([r["wardgate_cpu_us_per_query"] for r in results["wardgate"]])
+    per["wardgate"]["wardgate_cpu_us_per_query"] = cpu
+    print(f"wardgate CPU per query: {cpu['mean']:.1f} µs (mean of rounds)")
     return {"targets": per, "ratios_wardgate_over_direct": ratios, "rounds": results}
 
 
@@ -167,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
             "direct": (db.port, "root", ""),
             "wardgate": (server.address("bench")[1], "bench", token.secret),
         }
-        results = run_rounds(ports, args)
+        results = run_rounds(ports, args, server.pid)
     data = {"benchmark": NAME, "settings": vars(args), **run_metadata(), **report(results)}
     path = write_json(RESULTS_DIR / f"{NAME}.json", data)
     print(f"\nresults written to {path}")

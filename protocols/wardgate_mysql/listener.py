@@ -97,13 +97,10 @@ class MySQLListener:
         )
 
     async def drain(self) -> None:
+        """Each relay ends once its command in flight is done (at once if idle)."""
         self.draining = True
-        relays = list(self.relays)
-        for relay in relays:
-            relay.draining = True
-        await asyncio.gather(*(relay.idle.wait() for relay in relays))
-        for relay in relays:
-            relay.client.writer.close()
+        for relay in list(self.relays):
+            relay.drain()
 
     # -- phases -------------------------------------------------------------------------
 
@@ -221,8 +218,7 @@ class MySQLListener:
             for direction, frame in login_frames(hello, upstream.ok):
                 session.record(direction, frame)
             await client.send(upstream.ok)
-            await relay.run()
-            return "client quit"
+            return await relay.run()
         except GateError as exc:  # the outcome could not be audited: withhold the result
             await _withhold(client, session, exc)
             return f"result withheld: {exc.message}"

@@ -6,11 +6,11 @@ COM_PROCESS_KILL) are decided by the session first; a refusal is an ERR 1142 nam
 the rule and the connection stays usable. COM_CHANGE_USER (it would switch identity
 behind the gateway's back), replication commands and anything unknown are refused
 without reaching the upstream. Commands without SQL are forwarded as they are.
+Reading, writing and the one-command-at-a-time order are the `Exchange`'s.
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -30,15 +30,10 @@ from wardgate_mysql.codec.commands import (
 from wardgate_mysql.codec.constants import Com, CursorType, Status
 from wardgate_mysql.codec.response_state import Phase, ResponseTracker
 from wardgate_mysql.codec.resultset import ColumnDefinition41
+from wardgate_mysql.exchange import Exchange
 from wardgate_mysql.masking import RowMasker
-from wardgate_mysql.results import (
-    ResponseRelay,
-    ResponseSummary,
-    UpstreamLost,
-    err_payload,
-    result_column,
-)
-from wardgate_mysql.stream import PacketStream, StreamClosed
+from wardgate_mysql.results import ResponseSummary, result_column
+from wardgate_mysql.stream import PacketStream
 
 REPLICATION = frozenset(
     {
@@ -55,10 +50,6 @@ FORWARD_SINGLE = frozenset(
     {Com.PING, Com.STATISTICS, Com.RESET_CONNECTION, Com.SET_OPTION, Com.STMT_RESET}
 )
 NO_RESPONSE = frozenset({Com.STMT_SEND_LONG_DATA, Com.STMT_CLOSE})
-#: What a client may send while its command is held for review (MySQL clients wait
-#: for the answer, so normally nothing); past it the gateway stops reading until the
-#: hold ends.
-HELD_INPUT_LIMIT = 1024 * 1024
 USE_STATEMENT = re.compile(r"^\s*use\s+`?([^`;\s]+)`?\s*;?\s*$", re.IGNORECASE)
 
 
@@ -79,7 +70,11 @@ class Prepared:
 
 
 class Relay:
-    """Serves one client's commands over one upstream connection."""
+    """Serves one client's commands over one upstream connection.
+
+    What arrives and leaves goes through an `Exchange` (the transports, one command
+    at a time); this class decides each command and says what its response means.
+    """
 
     def __init__(
         self,
@@ -99,10 +94,7 @@ class Relay:
         self.allows_database = allows_database or (lambda name: True)
         self.ansi_quotes = ansi_quotes  # from @@sql_mode; "either" once it may have changed
         self.statements: dict[int, Prepared] = {}
-        self.idle = asyncio.Event()
-        self.draining = False
-        self._hold_watch: asyncio.Task[None] | None = None
-        self._left_while_held = False
+        self.exchange = Exchange(client, upstream, session, self._handle_packet)
         self.handlers: dict[int, Callable[[ClientCommand], Awaitable[bool]]] = {
             Com.QUERY: self._query,
             Com.STMT_PREPARE: self._prepare,
@@ -115,35 +107,40 @@ class Relay:
             Com.CHANGE_USER: self._change_user,
         }
 
-    async def run(self) -> None:
-        """Serve commands until the client quits; protocol errors propagate."""
-        while True:
-            self.idle.set()
-            self.client.seq = 0
-            packet = await self.client.read()
-            self.idle.clear()
-            self.session.record(Direction.CLIENT_TO_SERVER, packet.payload)
-            if self.draining:
-                await self._error("ER_SERVER_SHUTDOWN", "wardgate is shutting down")
-                return
-            if not await self.dispatch(decode_command(packet.payload)):
-                return
+    async def run(self) -> str:
+        """Serve commands until the client quits; returns why it ended.
+
+        What ended it abnormally is raised: the listener turns it into the client's
+        last ERR and the session's end reason.
+        """
+        return await self.exchange.run()
+
+    def drain(self) -> None:
+        """Graceful shutdown: end now if idle, else once the current command is done."""
+        self.exchange.drain()
+
+    async def _handle_packet(self, payload: bytes) -> None:
+        self.session.record(Direction.CLIENT_TO_SERVER, payload)
+        exchange = self.exchange
+        if exchange.draining:
+            exchange.error("ER_SERVER_SHUTDOWN", "wardgate is shutting down")
+            return exchange.finish("gateway shutdown")
+        if not await self.dispatch(decode_command(payload)):
+            exchange.finish("client quit")
 
     async def dispatch(self, command: ClientCommand) -> bool:
         handler = self.handlers.get(command.command)
         if handler is not None:
             return await handler(command)
         if command.command in FORWARD_SINGLE or command.command in NO_RESPONSE:
-            return await self._forward_plain(command)
+            return self._forward_plain(command)
         if command.command in REPLICATION:
-            return await self._refuse(
+            return self._refuse(
                 command,
                 "ER_SPECIFIC_ACCESS_DENIED_ERROR",
                 "replication commands are refused by wardgate",
             )
-        return await self._refuse(
-            command, "ER_UNKNOWN_COM_ERROR", "command not supported by wardgate"
-        )
+        return self._refuse(command, "ER_UNKNOWN_COM_ERROR", "command not supported by wardgate")
 
     # -- SQL-bearing commands -------------------------------------------------------
 
@@ -151,10 +148,14 @@ class Relay:
         assert isinstance(command, ComQuery)
         use = USE_STATEMENT.match(command.sql)
         if use and not self.allows_database(use.group(1)):
-            return await self._database_refused(use.group(1))
-        summary = await self._decided("query", command.sql, command.raw, Phase.FIRST)
-        if summary is not None and not summary.error:
-            self._track_use(command.sql)
+            return self._database_refused(use.group(1))
+        sql = command.sql
+
+        def then(summary: ResponseSummary) -> None:
+            if not summary.error:
+                self._track_use(sql)
+
+        await self._decided("query", sql, command.raw, Phase.FIRST, then)
         return True
 
     async def _prepare(self, command: ClientCommand) -> bool:
@@ -162,10 +163,15 @@ class Relay:
         decision = await self._decide(self._command("prepare", command.sql))
         if decision is None:
             return True  # refused: the server never sees it, so no statement id exists
-        summary = await self._run(decision, command.raw, Phase.PREPARED)
-        if summary.prepared is not None:
-            ok = summary.prepared
-            self.statements[ok.statement_id] = Prepared(command.sql, ok.params, decision=decision)
+
+        def then(summary: ResponseSummary) -> None:
+            if summary.prepared is not None:
+                ok = summary.prepared
+                self.statements[ok.statement_id] = Prepared(
+                    command.sql, ok.params, decision=decision
+                )
+
+        self._run(decision, command.raw, Phase.PREPARED, then=then)
         return True
 
     async def _execute(self, command: ClientCommand) -> bool:
@@ -173,7 +179,7 @@ class Relay:
         assert isinstance(command, ComStmtExecute)
         statement = self.statements.get(command.statement_id)
         if statement is None or statement.decision is None or not statement.decision.allowed:
-            await self._error(
+            self._error(
                 "ER_UNKNOWN_STMT_HANDLER",
                 f"Unknown prepared statement handler ({command.statement_id}) "
                 "given to mysqld_stmt_execute",
@@ -183,43 +189,46 @@ class Relay:
         if decision is None:
             return True
         cursor = bool(command.flags & (CursorType.READ_ONLY | CursorType.FOR_UPDATE))
-        summary = await self._run(
+
+        def then(summary: ResponseSummary) -> None:
+            if summary.columns:
+                statement.types = [c.type for c in summary.columns]
+            statement.decision = decision  # the cursor's rows (COM_STMT_FETCH) fall under it
+            limit = decision.max_rows
+            statement.rows_left = None if limit is None else max(0, limit - summary.rows)
+
+        self._run(
             decision,
             command.raw,
             Phase.FIRST,
             binary=True,
             cursor=cursor,
             statement=statement,
+            then=then,
         )
-        if summary.columns:
-            statement.types = [c.type for c in summary.columns]
-        statement.decision = decision  # the cursor's rows (COM_STMT_FETCH) fall under it
-        limit = decision.max_rows
-        statement.rows_left = None if limit is None else max(0, limit - summary.rows)
         return True
 
     async def _fetch(self, command: ClientCommand) -> bool:
         assert isinstance(command, ComStatement)
         statement = self.statements.get(command.statement_id)
         masker = statement.masker if statement is not None else None
-        tracker = ResponseTracker(Phase.ROWS, self.caps)
-        await self._forward(command.raw)
+        self.exchange.forward(command.raw)
         limit = statement.rows_left if statement is not None else None
         rule = statement.decision.rule if statement and statement.decision else ""
-        relay = ResponseRelay(
-            self.client,
-            self.up,
-            self.session,
-            tracker,
-            lambda _: MaskingPlan(),
+
+        def then(summary: ResponseSummary) -> None:
+            if statement is not None and statement.rows_left is not None:
+                statement.rows_left = max(0, statement.rows_left - summary.rows)
+
+        self.exchange.respond(
+            ResponseTracker(Phase.ROWS, self.caps),
+            _no_plan,
             True,
-            limit,
+            max_rows=limit,
             masker=masker,
             limit_rule=rule,
+            then=then,
         )
-        summary = await relay.run(self._no_report)
-        if statement is not None and statement.rows_left is not None:
-            statement.rows_left = max(0, statement.rows_left - summary.rows)
         return True
 
     async def _init_db(self, command: ClientCommand) -> bool:
@@ -227,7 +236,7 @@ class Relay:
         assert isinstance(command, ComInitDb)
         schema = command.schema
         if not self.allows_database(schema):
-            return await self._database_refused(schema)
+            return self._database_refused(schema)
         attributes = {**self._attributes(), "current_database": self.database}
         request = Command(
             operation="init_db",
@@ -239,15 +248,18 @@ class Relay:
         decision = await self._decide(request)
         if decision is None:
             return True
-        summary = await self._run(decision, command.raw, Phase.SINGLE)
-        if not summary.error:
-            self.database = schema
+
+        def then(summary: ResponseSummary) -> None:
+            if not summary.error:
+                self.database = schema
+
+        self._run(decision, command.raw, Phase.SINGLE, then=then)
         return True
 
-    async def _database_refused(self, schema: str) -> bool:
+    def _database_refused(self, schema: str) -> bool:
         reason = f"database '{schema}' is not served by this resource"
         self.session.event("database_refused", database=schema, reason=reason)
-        await self._error("ER_DBACCESS_DENIED_ERROR", f"wardgate: {reason}")
+        self._error("ER_DBACCESS_DENIED_ERROR", f"wardgate: {reason}")
         return True
 
     async def _field_list(self, command: ClientCommand) -> bool:
@@ -264,7 +276,7 @@ class Relay:
     # -- refused and plain commands -----------------------------------------------------
 
     async def _change_user(self, command: ClientCommand) -> bool:
-        return await self._refuse(
+        return self._refuse(
             command,
             "ER_SPECIFIC_ACCESS_DENIED_ERROR",
             "COM_CHANGE_USER is refused by wardgate: it would switch "
@@ -272,11 +284,11 @@ class Relay:
         )
 
     async def _quit(self, command: ClientCommand) -> bool:
-        await self._forward(command.raw)
+        self.exchange.forward(command.raw)
         return False
 
-    async def _forward_plain(self, command: ClientCommand) -> bool:
-        await self._forward(command.raw)
+    def _forward_plain(self, command: ClientCommand) -> bool:
+        self.exchange.forward(command.raw)
         if command.command == Com.STMT_CLOSE:
             assert isinstance(command, ComStatement)
             self.statements.pop(command.statement_id, None)
@@ -284,21 +296,17 @@ class Relay:
             return True
         if command.command == Com.RESET_CONNECTION:
             self.statements.clear()
-        tracker = ResponseTracker(Phase.SINGLE, self.caps)
-        relay = ResponseRelay(
-            self.client, self.up, self.session, tracker, lambda _: MaskingPlan(), False
-        )
-        await relay.run(self._no_report)
+        self.exchange.respond(ResponseTracker(Phase.SINGLE, self.caps), _no_plan, False)
         return True
 
-    async def _refuse(self, command: ClientCommand, name: str, message: str) -> bool:
+    def _refuse(self, command: ClientCommand, name: str, message: str) -> bool:
         label = (
             Com(command.command).name
             if command.command in Com._value2member_map_
             else (f"0x{command.command:02x}")
         )
         self.session.event("command_refused", command=f"COM_{label}", reason=message)
-        await self._error(name, f"wardgate: {message}")
+        self._error(name, f"wardgate: {message}")
         return True
 
     # -- helpers ------------------------------------------------------------------------
@@ -318,14 +326,18 @@ class Relay:
         )
 
     async def _decided(
-        self, operation: str, text: str, raw: bytes, phase: Phase
-    ) -> ResponseSummary | None:
+        self,
+        operation: str,
+        text: str,
+        raw: bytes,
+        phase: Phase,
+        then: Callable[[ResponseSummary], None] | None = None,
+    ) -> None:
         decision = await self._decide(self._command(operation, text))
-        if decision is None:
-            return None
-        return await self._run(decision, raw, phase)
+        if decision is not None:
+            self._run(decision, raw, phase, then=then)
 
-    async def _run(
+    def _run(
         self,
         decision: Decision,
         raw: bytes,
@@ -334,25 +346,28 @@ class Relay:
         binary: bool = False,
         cursor: bool = False,
         statement: Prepared | None = None,
-    ) -> ResponseSummary:
-        """Forward an allowed command and relay its response under the decision's limits."""
-        await self._forward(raw)
+        then: Callable[[ResponseSummary], None] | None = None,
+    ) -> None:
+        """Forward an allowed command; its response is relayed under the decision's limits."""
+        self.exchange.forward(raw)
         tracker = ResponseTracker(phase, self.caps, cursor)
-        relay = ResponseRelay(
-            self.client,
-            self.up,
-            self.session,
+
+        def done(summary: ResponseSummary) -> None:
+            if statement is not None:
+                statement.masker = response.masker
+            self._observe(decision, phase, tracker, summary)
+            if then is not None:
+                then(summary)
+
+        response = self.exchange.respond(
             tracker,
             self._planner(decision, binary),
             binary,
-            decision.max_rows,
+            max_rows=decision.max_rows,
             limit_rule=decision.rule,
+            report=self._reporter(decision, self.client.bytes_out),
+            then=done,
         )
-        summary = await relay.run(self._reporter(decision, self.client.bytes_out))
-        if statement is not None:
-            statement.masker = relay.masker
-        self._observe(decision, phase, tracker, summary)
-        return summary
 
     def _observe(
         self, decision: Decision, phase: Phase, tracker: ResponseTracker, summary: ResponseSummary
@@ -364,55 +379,36 @@ class Relay:
             self.ansi_quotes = EITHER  # it may have SET sql_mode: lex both ways from now
 
     async def _decide(self, command: Command) -> Decision | None:
+        """Ask the gate; a refusal is answered here (ERR) and returns None.
+
+        While a review holds the command the client is still read (its packets wait
+        in the decoder), so its disconnect is seen and cancels the wait
+        (`_client_lost`); the relay then ends as "client disconnected".
+        """
+        self.exchange.deciding = True
         try:
             decision = await self.session.decide(command, on_hold=self._on_hold)
-        except asyncio.CancelledError:
-            task = asyncio.current_task()
-            if not self._left_while_held or task is None:
-                raise
-            task.uncancel()  # our own watch cancelled the wait: the client is gone
-            raise StreamClosed("client disconnected while its command was held") from None
         except Exception as exc:  # fail closed: a broken policy path denies
             self.session.event("decision_failed", error=type(exc).__name__)
-            await self._error(
+            self._error(
                 "ER_TABLEACCESS_DENIED_ERROR",
                 "wardgate: the policy could not decide this statement; denied",
             )
             return None
         finally:
-            await self._end_hold()
+            self.exchange.deciding = False
         if decision.allowed:
             return decision
         reason = f": {decision.reason}" if decision.reason else ""
-        await self._error(
+        self._error(
             "ER_TABLEACCESS_DENIED_ERROR",
             f"wardgate: {decision.action.value} by rule '{decision.rule}'{reason}",
         )
         return None
 
-    # -- held for review ---------------------------------------------------------------
-
     def _on_hold(self, hold: HoldNotice) -> None:
-        """The command waits for a reviewer: watch the client, whose leaving cancels it."""
-        waiting = asyncio.current_task()
-        if waiting is not None:
-            self._hold_watch = asyncio.create_task(self._watch_while_held(waiting))
-
-    async def _watch_while_held(self, waiting: asyncio.Task[object]) -> None:
-        """Buffer what the client sends meanwhile (read after the hold); EOF cancels."""
-        try:
-            while self.client.decoder.buffered <= HELD_INPUT_LIMIT:
-                await self.client.fill()
-        except StreamClosed:
-            self._left_while_held = True
-            waiting.cancel()
-
-    async def _end_hold(self) -> None:
-        """Stop watching; wait until the watch has let go of the client stream."""
-        watch, self._hold_watch = self._hold_watch, None
-        if watch is not None:
-            watch.cancel()
-            await asyncio.wait([watch])
+        """The command waits for a reviewer. MySQL has no notice to tell the client
+        (it waits for the answer); its disconnect meanwhile cancels the review."""
 
     def _planner(
         self, decision: Decision, binary: bool
@@ -439,22 +435,14 @@ class Relay:
 
         return report
 
-    async def _no_report(self, summary: ResponseSummary) -> None:
-        return None
-
-    async def _forward(self, raw: bytes) -> None:
-        self.up.seq = 0
-        try:
-            await self.up.send(raw)
-        except StreamClosed as exc:
-            raise UpstreamLost(f"upstream connection lost: {exc}") from exc
-
-    async def _error(self, name: str, message: str) -> None:
-        payload = err_payload(name, message)
-        self.session.record(Direction.SERVER_TO_CLIENT, payload)
-        await self.client.send(payload)
+    def _error(self, name: str, message: str) -> None:
+        self.exchange.error(name, message)
 
     def _track_use(self, sql: str) -> None:
         match = USE_STATEMENT.match(sql)
         if match:
             self.database = match.group(1)
+
+
+def _no_plan(columns: list[ColumnDefinition41]) -> MaskingPlan:
+    return MaskingPlan()

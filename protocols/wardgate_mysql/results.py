@@ -1,10 +1,11 @@
 """Stream one command's response from the upstream to the client.
 
 Packets are classified by the pure `ResponseTracker` and forwarded as they arrive
-(batched per upstream read, see `PacketStream`). Column definitions are decoded to
-ask the gate for a masking plan per result shape; rows are rewritten only when the
-plan is not empty. The response's last packet is held until the outcome has been
-reported, so the audit record is durable before the client sees the result end.
+(the relay feeds each in and writes what comes back once per upstream read).
+Column definitions are decoded to ask the gate for a masking plan per result
+shape; rows are rewritten only when the plan is not empty. The response's last
+packet is held until the outcome has been reported, so the audit record is
+durable before the client sees the result end.
 A LOCAL INFILE request is never shown to the client: the upstream gets an empty
 upload and the client an ERR.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from wardgate.seam import Direction, MaskingPlan, ResultColumn, Session
+from wardgate.seam import MaskingPlan, ResultColumn, Session
 from wardgate_mysql.codec.commands import StmtPrepareOk
 from wardgate_mysql.codec.errors import MySQLProtocolError
 from wardgate_mysql.codec.response_state import Part, ResponseTracker
@@ -22,10 +23,10 @@ from wardgate_mysql.codec.responses import ErrPacket, OkPacket
 from wardgate_mysql.codec.resultset import ColumnDefinition41
 from wardgate_mysql.errcodes import ERRORS
 from wardgate_mysql.masking import RowMasker, scrub_err
-from wardgate_mysql.stream import PacketStream, StreamClosed
 
 PlanFor = Callable[[list[ColumnDefinition41]], MaskingPlan]
 Report = Callable[["ResponseSummary"], Awaitable[None]]
+Then = Callable[["ResponseSummary"], None]
 
 
 class UpstreamLost(Exception):
@@ -65,50 +66,59 @@ class ResponseSummary:
 
 
 class ResponseRelay:
-    """Relays one response; `run` returns a summary after the final packet is sent."""
+    """One command's response, fed to it packet by packet as the upstream sends it.
+
+    `feed` returns the bytes to forward for each packet (b"" for none). Once `done`,
+    what it returned is the response's final packet: the relay sends it only after
+    `report(summary)` has returned, then calls `then(summary)`. Past the row limit,
+    or after a refused LOCAL INFILE request, the rest of the response is drained
+    upstream and the final packet is an ERR saying why.
+    """
 
     def __init__(
         self,
-        client: PacketStream,
-        upstream: PacketStream,
         session: Session,
         tracker: ResponseTracker,
         plan_for: PlanFor,
         binary: bool,
+        upload: Callable[[bytes], None],
         max_rows: int | None = None,
         masker: RowMasker | None = None,
         limit_rule: str = "",
+        report: Report | None = None,
+        then: Then | None = None,
     ) -> None:
-        self.client, self.up, self.session = client, upstream, session
-        self.tracker, self.plan_for, self.binary = tracker, plan_for, binary
+        self.session, self.tracker, self.plan_for, self.binary = session, tracker, plan_for, binary
+        self.upload = upload  # writes one packet to the upstream (an empty LOCAL INFILE)
         self.max_rows = max_rows
         self.limit_rule = limit_rule  # the rule whose max_rows applies (named in the ERR)
         self.summary = ResponseSummary()
         self.masker = masker  # COM_STMT_FETCH: the row shape is known already
+        self.report = report or _no_report
+        self.then = then
+        self._final: bytes | None = None  # set when the rest is drained, not forwarded
 
-    async def run(self, report: Report) -> ResponseSummary:
-        final = await self._stream()
-        await report(self.summary)
-        await self._send(final)
-        await self._flush()
-        return self.summary
+    @property
+    def done(self) -> bool:
+        return self.tracker.done
 
-    async def _stream(self) -> bytes:
-        while True:
-            payload = await self._read()
-            try:
-                part = self.tracker.feed(payload)
-                out = await self._handle(part, payload)
-            except MySQLProtocolError as exc:
-                raise UpstreamLost(f"upstream protocol error: {exc.message}") from exc
-            if self.tracker.done:
-                return out
-            if out:
-                await self._send(out)
+    def feed(self, payload: bytes) -> bytes:
+        try:
+            part = self.tracker.feed(payload)
+            if self._final is not None:
+                return self._drained(part)
+            return self._handle(part, payload)
+        except MySQLProtocolError as exc:
+            raise UpstreamLost(f"upstream protocol error: {exc.message}") from exc
 
-    async def _handle(self, part: Part, payload: bytes) -> bytes:
+    def _drained(self, part: Part) -> bytes:
+        if part is Part.LOCAL_INFILE:
+            self.upload(b"")
+        return self._final if self._final is not None and self.tracker.done else b""
+
+    def _handle(self, part: Part, payload: bytes) -> bytes:
         if part is Part.ROW:
-            return await self._row(payload)
+            return self._row(payload)
         if part is Part.COLUMN:
             self._column(payload)
         elif part is Part.COLUMN_COUNT:
@@ -119,7 +129,7 @@ class ResponseRelay:
         elif part is Part.PREPARE_OK:
             self.summary.prepared = self.tracker.prepared
         elif part is Part.LOCAL_INFILE:
-            return await self._refuse_infile()
+            return self._refuse_infile()
         elif part is Part.ERR:
             payload = self._scrub_err(payload)
             self.summary.error = ErrPacket.decode(payload).message
@@ -138,10 +148,10 @@ class ResponseRelay:
         if not plan.empty:
             self.masker = RowMasker(plan, [c.type for c in columns], self.binary)
 
-    async def _row(self, payload: bytes) -> bytes:
+    def _row(self, payload: bytes) -> bytes:
         self.summary.rows += 1
         if self.max_rows is not None and self.summary.rows > self.max_rows:
-            return await self._over_limit()
+            return self._over_limit()
         return self.masker(payload) if self.masker is not None else payload
 
     def _scrub_err(self, payload: bytes) -> bytes:
@@ -155,60 +165,37 @@ class ResponseRelay:
         ok = OkPacket.decode(payload, self.tracker.caps)
         return f"OK {ok.affected_rows}"
 
-    async def _over_limit(self) -> bytes:
+    def _over_limit(self) -> bytes:
         """Past the limit: drain the rest upstream, end the result with a clear ERR."""
-        await self._drain()
         limit = self.max_rows or 0
         self.summary.rows = limit
         self.summary.error = f"result exceeds max_rows ({limit})"
         self.session.event("max_rows_exceeded", rows=limit, rule=self.limit_rule)
-        return err_payload(
-            "ER_QUERY_INTERRUPTED",
-            f"wardgate: result exceeds the {limit}-row limit of rule '{self.limit_rule}'; "
-            f"the first {limit} rows were sent, the rest withheld",
+        return self._drain(
+            err_payload(
+                "ER_QUERY_INTERRUPTED",
+                f"wardgate: result exceeds the {limit}-row limit of rule '{self.limit_rule}'; "
+                f"the first {limit} rows were sent, the rest withheld",
+            )
         )
 
-    async def _refuse_infile(self) -> bytes:
+    def _refuse_infile(self) -> bytes:
         self.session.event("local_infile_refused")
-        self.up.write(b"")  # an empty upload ends the transfer
-        await self.up.flush()
-        await self._drain()
+        self.upload(b"")  # an empty upload ends the transfer
         self.summary.error = "LOCAL INFILE refused"
-        return err_payload(
-            "ER_NOT_ALLOWED_COMMAND",
-            "wardgate: LOAD DATA LOCAL INFILE is refused (the server may not "
-            "read files from the client)",
+        return self._drain(
+            err_payload(
+                "ER_NOT_ALLOWED_COMMAND",
+                "wardgate: LOAD DATA LOCAL INFILE is refused (the server may not "
+                "read files from the client)",
+            )
         )
 
-    async def _drain(self) -> None:
-        while not self.tracker.done:
-            part = self.tracker.feed(await self._read())
-            if part is Part.LOCAL_INFILE:
-                self.up.write(b"")
-                await self.up.flush()
+    def _drain(self, final: bytes) -> bytes:
+        """Forward nothing more; `final` ends the response once the upstream has."""
+        self._final = final
+        return final if self.tracker.done else b""
 
-    async def _read(self) -> bytes:
-        try:
-            packet = self.up.poll()
-            while packet is None:
-                await self._flush()
-                await self.up.fill()
-                packet = self.up.poll()
-        except StreamClosed as exc:
-            raise UpstreamLost(f"upstream connection lost: {exc}") from exc
-        except MySQLProtocolError as exc:
-            raise UpstreamLost(f"upstream protocol error: {exc.message}") from exc
-        return packet.payload
 
-    async def _send(self, payload: bytes) -> None:
-        self.session.record(Direction.SERVER_TO_CLIENT, payload)
-        try:
-            await self.client.write_soon(payload)
-        except StreamClosed as exc:
-            raise ClientGone(str(exc)) from exc
-
-    async def _flush(self) -> None:
-        try:
-            await self.client.flush()
-        except StreamClosed as exc:
-            raise ClientGone(str(exc)) from exc
+async def _no_report(summary: ResponseSummary) -> None:
+    return None

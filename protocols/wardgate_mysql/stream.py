@@ -2,9 +2,10 @@
 
 Reads go through the pure `FrameDecoder` in 64 KiB chunks; writes are framed with
 this stream's own sequence counter and batched until `flush`, so a result set costs
-one socket write per upstream read rather than one per row. The relay flushes the client
-stream whenever `poll` finds no complete upstream packet, so rows reach the client as
-soon as the upstream pauses, with `drain()` giving back-pressure.
+one socket write per upstream read rather than one per row. The handshake drives the
+stream with `read`/`send`; the relay, once it has taken the transports over
+(`wardgate.endpoint`), hands it each read with `receive` and writes what
+`take_output` returns, one socket write per upstream read.
 """
 
 from __future__ import annotations
@@ -77,6 +78,31 @@ class PacketStream:
         self.decoder.feed(self.tls_layer.read_plain())
         await self._send_raw(self.tls_layer.take_output())  # TLS 1.3 tickets, alerts
 
+    def receive(self, data: bytes) -> bytes:
+        """Take bytes read by someone else (the relay's `Endpoint`); returns any TLS
+        output (tickets, alerts) to send back to the peer unframed."""
+        if self.tls_layer is None:
+            self.decoder.feed(data)
+            return b""
+        try:
+            self.tls_layer.feed(data)
+            self.decoder.feed(self.tls_layer.read_plain())
+        except ssl.SSLError as exc:
+            raise StreamClosed(f"TLS error: {exc}") from exc
+        return self.tls_layer.take_output()
+
+    def take_output(self) -> bytes:
+        """What `write` has framed since the last flush, encrypted if TLS, for the
+        relay to write itself; b"" if nothing."""
+        if not self._out:
+            return b""
+        data = b"".join(self._out) if len(self._out) > 1 else self._out[0]
+        self._out.clear()
+        self._out_size = 0
+        if self.tls_layer is not None:
+            data = self.tls_layer.encrypt(data)
+        return data
+
     async def _receive(self) -> bytes:
         try:
             data: bytes = await self.reader.read(READ_SIZE)
@@ -106,14 +132,7 @@ class PacketStream:
             await self.flush()
 
     async def flush(self) -> None:
-        if not self._out:
-            return
-        data = b"".join(self._out)
-        self._out.clear()
-        self._out_size = 0
-        if self.tls_layer is not None:
-            data = self.tls_layer.encrypt(data)
-        await self._send_raw(data)
+        await self._send_raw(self.take_output())
 
     async def send(self, payload: bytes) -> None:
         self.write(payload)

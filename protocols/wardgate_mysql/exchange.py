@@ -1,0 +1,321 @@
+"""One client and one upstream after the handshake: reads in, one command at a time.
+
+The handshake is written with streams (`PacketStream` over `StreamReader` /
+`StreamWriter`); relaying is cheaper without them. An `Exchange` takes both
+transports over (`Endpoint`): every read arrives in a `data_received` callback and
+is fed to that side's `PacketStream` (TLS, framing, sequence ids), and what is
+written is framed there and written to the transport once per read.
+
+The client's packets are handed to the relay one at a time (`on_command`, run
+inline with `eager` unless it really waits: a review hold). A command the relay
+forwards gets a `ResponseRelay`, which the upstream's reads feed packet by packet.
+Until the command is done, whatever the client sends stays in its decoder, in
+order; the client is still read (a disconnect during a hold cancels the handler,
+and with it the review), up to `HELD_INPUT_LIMIT`. A full write buffer on one side
+pauses reading on the other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from wardgate.eager import eager
+from wardgate.endpoint import Endpoint
+from wardgate.seam import Direction, MaskingPlan, Session
+from wardgate_mysql.codec.errors import MySQLProtocolError
+from wardgate_mysql.codec.response_state import ResponseTracker
+from wardgate_mysql.codec.resultset import ColumnDefinition41
+from wardgate_mysql.masking import RowMasker
+from wardgate_mysql.results import (
+    ClientGone,
+    ResponseRelay,
+    ResponseSummary,
+    UpstreamLost,
+    err_payload,
+)
+from wardgate_mysql.stream import PacketStream, StreamClosed
+
+#: What a client may send while its command is held for review or its response is in
+#: flight (MySQL clients wait for the answer, so normally nothing); past it the gateway
+#: stops reading until the command is done.
+HELD_INPUT_LIMIT = 1024 * 1024
+
+OnCommand = Callable[[bytes], Coroutine[Any, Any, None]]
+
+
+class Exchange:
+    """Drives one relay's transports; see the module docstring."""
+
+    def __init__(
+        self, client: PacketStream, upstream: PacketStream, session: Session, on_command: OnCommand
+    ) -> None:
+        self.client, self.up, self.session = client, upstream, session
+        self._on_command = on_command
+        self._client = Endpoint(
+            client.reader,
+            client.writer,
+            self._client_data,
+            self._client_lost,
+            self._client_writable,
+        )
+        self._upstream = Endpoint(
+            upstream.reader,
+            upstream.writer,
+            self._server_data,
+            self._upstream_lost,
+            self._upstream_writable,
+        )
+        self.draining = False
+        self.deciding = False  # the relay waits for a decision (maybe a review hold)
+        self._response: ResponseRelay | None = None  # the command's response in flight
+        # A handler or a response end that had to wait (a review hold, a slow report):
+        # its side is not read on (the client's packets wait in its decoder) until done.
+        self._client_busy: asyncio.Task[None] | None = None
+        self._server_busy: asyncio.Task[None] | None = None
+        self._upstream_gone = False
+        self._closing = asyncio.Event()
+        self._ended_by: BaseException | None = None  # why it ended, for the listener
+        self.end_reason = ""
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def run(self) -> str:
+        """Serve commands until the client quits; returns why it ended.
+
+        What ended it abnormally is raised (as the streams' relay raised it): the
+        listener turns it into the client's last ERR and the session's end reason.
+        """
+        try:
+            self._attach()
+            await self._closing.wait()
+        finally:
+            self._flush_client()
+            busy = [t for t in (self._client_busy, self._server_busy) if t is not None]
+            for task in busy:
+                task.cancel()
+            await asyncio.gather(*busy, return_exceptions=True)
+            self._client.detach()
+            self._upstream.detach()
+        if self._ended_by is not None:
+            raise self._ended_by
+        return self.end_reason
+
+    def _attach(self) -> None:
+        """Take both transports over; handle what the handshake's streams had buffered."""
+        upstream_buffered, upstream_ended = self._upstream.attach()
+        client_buffered, client_ended = self._client.attach()
+        if upstream_buffered:
+            self._server_data(upstream_buffered)
+        if upstream_ended:
+            self._upstream_lost(None)
+        self._client_data(client_buffered)  # the decoder may hold packets already
+        if client_ended:
+            self._client_lost(None)
+
+    def drain(self) -> None:
+        """Graceful shutdown: end now if idle, else once the current command is done."""
+        self.draining = True
+        self._serve_client()
+
+    def finish(self, reason: str) -> None:
+        self.end_reason = self.end_reason or reason
+        self._closing.set()
+
+    def _fail(self, exc: BaseException | None) -> None:
+        """End the relay; the listener answers the client according to `exc`."""
+        if exc is None or isinstance(exc, asyncio.CancelledError) or self._closing.is_set():
+            return
+        self._ended_by = exc
+        self.finish(f"{type(exc).__name__}: {exc}")
+
+    def _settled(self, task: asyncio.Future[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self._fail(task.exception())
+
+    # -- flow control ------------------------------------------------------------------
+
+    def _client_writable(self, writable: bool) -> None:
+        """A slow client pushes back on the server instead of filling memory."""
+        if writable:
+            self._upstream.resume("client-writes")
+        else:
+            self._upstream.pause("client-writes")
+
+    def _upstream_writable(self, writable: bool) -> None:
+        if writable:
+            self._client.resume("upstream-writes")
+        else:
+            self._client.pause("upstream-writes")
+
+    # -- client → server -------------------------------------------------------------
+
+    def _client_data(self, data: bytes) -> None:
+        if self._closing.is_set():
+            return
+        try:
+            if data:
+                self._client.write(self.client.receive(data))
+        except StreamClosed as exc:
+            return self._fail(exc)
+        self._serve_client()
+
+    def _serve_client(self) -> None:
+        """Handle the client's next commands, one at a time, while none is in flight."""
+        client = self.client
+        while not self._closing.is_set():
+            if self._client_busy is not None or self._response is not None:
+                if client.decoder.buffered > HELD_INPUT_LIMIT:
+                    self._client.pause("backlog")  # read again once the command is done
+                return
+            self._client.resume("backlog")
+            client.seq = 0
+            try:
+                packet = client.poll()
+                if packet is None:
+                    if self.draining:
+                        self.finish("gateway shutdown")
+                    return
+                handling = eager(self._on_command(packet.payload))
+            except Exception as exc:  # MySQLProtocolError, UpstreamLost, a bug
+                return self._fail(exc)
+            if handling is not None:  # it waits (a review hold): later packets wait too
+                self._client_busy = handling
+                handling.add_done_callback(self._client_handled)
+
+    def _client_handled(self, task: asyncio.Future[None]) -> None:
+        self._client_busy = None
+        self._settled(task)
+        self._serve_client()
+
+    def _client_lost(self, exc: Exception | None) -> None:
+        if self._closing.is_set():
+            return
+        if self._client_busy is not None and self.deciding:
+            self._fail(StreamClosed("client disconnected while its command was held"))
+            self._client_busy.cancel()  # cancels the review
+        elif self._response is not None:
+            self._fail(ClientGone("connection closed by peer"))
+        else:
+            self._fail(StreamClosed("connection closed by peer"))
+
+    # -- server → client -------------------------------------------------------------
+
+    def _server_data(self, data: bytes) -> None:
+        if self._closing.is_set():
+            return
+        try:
+            self._upstream.write(self.up.receive(data))
+        except StreamClosed as exc:
+            return self._fail(UpstreamLost(f"upstream connection lost: {exc}"))
+        self._serve_server()
+
+    def _serve_server(self) -> None:
+        """Feed the upstream's packets to the response in flight (left buffered if none)."""
+        if self._closing.is_set() or self._response is None:
+            return
+        if self._server_busy is not None:  # a report is pending: keep the order
+            self._upstream.pause("busy")
+            return
+        try:
+            handling = eager(self._from_server())
+        except Exception as exc:
+            return self._fail(exc)
+        if handling is not None:
+            self._server_busy = handling
+            self._upstream.pause("busy")
+            handling.add_done_callback(self._server_handled)
+
+    def _server_handled(self, task: asyncio.Future[None]) -> None:
+        self._server_busy = None
+        self._settled(task)
+        self._upstream.resume("busy")
+        self._serve_server()
+        if self._upstream_gone and self._server_busy is None:
+            self._upstream_lost(None)
+
+    def _upstream_lost(self, exc: Exception | None) -> None:
+        if self._server_busy is not None:  # deliver what came before the end first
+            self._upstream_gone = True
+            return
+        self._fail(UpstreamLost("upstream connection lost: connection closed by peer"))
+
+    async def _from_server(self) -> None:
+        while (response := self._response) is not None and not self._closing.is_set():
+            try:
+                packet = self.up.poll()
+            except MySQLProtocolError as exc:
+                raise UpstreamLost(f"upstream protocol error: {exc.message}") from exc
+            if packet is None:
+                break
+            out = response.feed(packet.payload)
+            if response.done:
+                await self._complete(response, out)
+            elif out:
+                self._to_client(out)
+        self._flush_client()
+
+    async def _complete(self, response: ResponseRelay, final: bytes) -> None:
+        """The outcome is reported before the client sees the response's last packet
+        (what precedes it stays framed in `client` meanwhile: one write for both)."""
+        await response.report(response.summary)
+        self._to_client(final)
+        self._flush_client()
+        self._response = None
+        if response.then is not None:
+            response.then(response.summary)
+        self._serve_client()
+
+    # -- writing -------------------------------------------------------------------------
+
+    def _to_client(self, payload: bytes) -> None:
+        self.session.record(Direction.SERVER_TO_CLIENT, payload)
+        self.client.write(payload)
+
+    def _flush_client(self) -> None:
+        data = self.client.take_output()
+        if data:
+            self._client.write(data)
+
+    def error(self, name: str, message: str) -> None:
+        self._to_client(err_payload(name, message))
+        self._flush_client()
+
+    def forward(self, raw: bytes) -> None:
+        """Send a command upstream (sequence ids restart at 0)."""
+        self.up.seq = 0
+        self._upload(raw)
+
+    def _upload(self, payload: bytes) -> None:
+        if not self._upstream.writable:
+            raise UpstreamLost("upstream connection lost: connection closed by peer")
+        self.up.write(payload)
+        self._upstream.write(self.up.take_output())
+
+    def respond(
+        self,
+        tracker: ResponseTracker,
+        plan_for: Callable[[list[ColumnDefinition41]], MaskingPlan],
+        binary: bool,
+        *,
+        max_rows: int | None = None,
+        masker: RowMasker | None = None,
+        limit_rule: str = "",
+        report: Callable[[ResponseSummary], Awaitable[None]] | None = None,
+        then: Callable[[ResponseSummary], None] | None = None,
+    ) -> ResponseRelay:
+        """Expect the forwarded command's response; the upstream's reads feed it."""
+        response = self._response = ResponseRelay(
+            self.session,
+            tracker,
+            plan_for,
+            binary,
+            self._upload,
+            max_rows,
+            masker,
+            limit_rule,
+            report,
+            then,
+        )
+        return response
