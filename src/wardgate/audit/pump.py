@@ -6,8 +6,10 @@ most once a second, and at stop). A failing sink is retried with capped exponent
 back-off and its errors counted; it never holds up a query (the journal already has
 the record) and never loses one (the cursor only moves past what was delivered).
 
-After waking on a new record a pump lingers `linger` seconds (0.1) so that a busy
-gateway delivers hundreds of records per batch rather than one; reading the journal
+After waking on a new record, and after every batch smaller than `batch`, a pump
+lingers `linger` seconds (0.1) so that a busy gateway delivers hundreds of records
+per batch rather than chasing the head a few records at a time (each delivery is a
+worker-thread round trip that competes with the relay for the GIL); reading the journal
 and saving the cursor run in worker threads. The sinks' cost stays off the relay's
 CPU. Delivery is at-least-once: after a crash a sink sees again what it accepted
 since the last saved cursor, so sinks are idempotent where they can be (the store
@@ -170,7 +172,10 @@ class SinkPump:
                     await self._idle()
                     continue
                 await self._deliver(pending)
+                full = len(pending) >= self._batch
                 pending, delay = [], self._backoff[0]
+                if not full:  # what arrived meanwhile waits to make a batch, too
+                    await asyncio.sleep(self._linger)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

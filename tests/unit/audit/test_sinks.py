@@ -308,3 +308,41 @@ def test_store_insert_takes_any_batch_size_once(tmp_path: Path) -> None:
         await store.close()
 
     asyncio.run(run())
+
+
+class CountingSink(FlakySink):
+    """Counts deliveries; each takes a little time, as a real store's insert does."""
+
+    name = "counting"
+
+    def __init__(self) -> None:
+        super().__init__(failures=0)
+        self.batches = 0
+
+    async def write(self, entries: Sequence[Entry]) -> None:
+        self.batches += 1
+        await asyncio.sleep(0.005)
+        await super().write(entries)
+
+
+def test_records_arriving_during_a_delivery_wait_to_make_a_batch(tmp_path: Path) -> None:
+    """Under steady load the pump must not chase the head one small batch at a time
+    (each delivery is a worker-thread round trip that competes with the relay)."""
+    log = journal_with(tmp_path, 1)
+    sink = CountingSink()
+
+    async def run() -> None:
+        pump = SinkPump(sink, tmp_path / "journal", Metrics(), EventLog(), linger=0.05)
+        log.on_append(pump.notify)
+        pump.announce(log.head_seq)
+        await pump.start()
+        for index in range(300):  # a record every ms for 0.3 s
+            log.write("command", {"statement": f"select {index}"})
+            pump.announce(log.head_seq)
+            await asyncio.sleep(0.001)
+        await pump_until(pump, log.head_seq)
+        await pump.stop()
+
+    asyncio.run(run())
+    assert sink.got == list(range(1, 303))
+    assert sink.batches <= 15, f"{sink.batches} deliveries for 302 records"
