@@ -58,15 +58,14 @@ class Exchange:
             client.writer,
             self._client_data,
             self._client_lost,
-            self._client_writable,
         )
         self._upstream = Endpoint(
             upstream.reader,
             upstream.writer,
             self._server_data,
             self._upstream_lost,
-            self._upstream_writable,
         )
+        self._client.pair(self._upstream)  # back-pressure both ways
         self.draining = False
         self.deciding = False  # the relay waits for a decision (maybe a review hold)
         self._response: ResponseRelay | None = None  # the command's response in flight
@@ -133,21 +132,6 @@ class Exchange:
     def _settled(self, task: asyncio.Future[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
             self._fail(task.exception())
-
-    # -- flow control ------------------------------------------------------------------
-
-    def _client_writable(self, writable: bool) -> None:
-        """A slow client pushes back on the server instead of filling memory."""
-        if writable:
-            self._upstream.resume("client-writes")
-        else:
-            self._upstream.pause("client-writes")
-
-    def _upstream_writable(self, writable: bool) -> None:
-        if writable:
-            self._client.resume("upstream-writes")
-        else:
-            self._client.pause("upstream-writes")
 
     # -- client → server -------------------------------------------------------------
 

@@ -103,15 +103,14 @@ class Relay:
             client_writer,
             self._client_data,
             self._client_lost,
-            self._client_writable,
         )
         self._upstream = Endpoint(
             upstream_reader,
             upstream_writer,
             self._server_data,
             self._upstream_lost,
-            self._upstream_writable,
         )
+        self._client.pair(self._upstream)  # back-pressure both ways
         self._session = session
         self._database = database
         self._max = max_message_bytes
@@ -218,21 +217,6 @@ class Relay:
         if self._client.writable:
             self._client.write(data)
             self._session.record(Direction.SERVER_TO_CLIENT, data)
-
-    # -- flow control ------------------------------------------------------------------
-
-    def _client_writable(self, writable: bool) -> None:
-        """A slow client pushes back on the server instead of filling memory."""
-        if writable:
-            self._upstream.resume("client-writes")
-        else:
-            self._upstream.pause("client-writes")
-
-    def _upstream_writable(self, writable: bool) -> None:
-        if writable:
-            self._client.resume("upstream-writes")
-        else:
-            self._client.pause("upstream-writes")
 
     # -- client → server -------------------------------------------------------------
 

@@ -6,7 +6,8 @@ itself in as the transport's protocol once the handshake is over, hands the owne
 every read in `data_received`, and gives the stream protocol back when the relay
 ends, so the connection's remaining life (closing frames, `wait_closed`) works as
 before. Reading is paused while *any* reason to pause holds (the peer's write
-buffer is full, the owner is busy) and resumed when none does.
+buffer is full, the owner is busy) and resumed when none does; two `pair`ed sides
+push back on each other.
 """
 
 from __future__ import annotations
@@ -23,14 +24,13 @@ class Endpoint(asyncio.Protocol):
         writer: asyncio.StreamWriter,
         on_data: Callable[[bytes], None],
         on_lost: Callable[[Exception | None], None],
-        on_writable: Callable[[bool], None],
     ) -> None:
         self._reader = reader
         self._writer = writer
         self.transport: asyncio.Transport | None = None  # set by `attach`
         self._on_data = on_data
         self._on_lost = on_lost
-        self._on_writable = on_writable  # False: our write buffer is full; True: drained
+        self.peer: Endpoint | None = None  # the other side of the relay (`pair`)
         self._stream_protocol: Any = None
         self._pauses: set[str] = set()
         self.attached = False
@@ -62,6 +62,12 @@ class Endpoint(asyncio.Protocol):
             self.transport.set_protocol(self._stream_protocol)
 
     # -- flow control -----------------------------------------------------------------
+
+    def pair(self, peer: Endpoint) -> None:
+        """Couple two sides: when one's write buffer fills, the other stops being read
+        until it drains, so a slow reader pushes back on the writer instead of
+        filling memory."""
+        self.peer, peer.peer = peer, self
 
     def pause(self, reason: str) -> None:
         transport = self.transport
@@ -106,7 +112,9 @@ class Endpoint(asyncio.Protocol):
         self._on_lost(exc)
 
     def pause_writing(self) -> None:
-        self._on_writable(False)
+        if self.peer is not None:
+            self.peer.pause("peer-writes")
 
     def resume_writing(self) -> None:
-        self._on_writable(True)
+        if self.peer is not None:
+            self.peer.resume("peer-writes")

@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
 from support.gateway import Gateway, Token
+from support.stalled import MAX_GROWTH, ROW_BYTES, ROWS, MiB, rss_bytes
 from wardgate_mysql.codec.response_state import Part, Phase, ResponseTracker
 
 from .rawclient import RawClient
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
-
-ROWS = 200_000
-ROW_BYTES = 1_000  # ≈ 200 MB of result in all
-MiB = 1 << 20
-
-
-def rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
 
 
 def test_a_stalled_client_pushes_back_on_the_server(
@@ -39,7 +28,7 @@ def test_a_stalled_client_pushes_back_on_the_server(
         client.write(b"\x03" + sql.encode())
         time.sleep(3)  # ample time for the server to push the whole result at wardgate
         grown = rss_bytes(pid) - before
-        assert grown < 48 * MiB, f"wardgate buffered {grown / MiB:.0f} MiB for a stalled client"
+        assert grown < MAX_GROWTH, f"wardgate buffered {grown / MiB:.0f} MiB for a stalled client"
 
         tracker = ResponseTracker(Phase.FIRST, client.caps)
         rows = 0

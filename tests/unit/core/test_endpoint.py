@@ -43,7 +43,7 @@ def test_takes_over_with_what_the_stream_buffered_then_relays_reads(loop_kind: s
             received.append(data)
             got.set()
 
-        endpoint = Endpoint(reader, writer, on_data, lambda e: None, print)
+        endpoint = Endpoint(reader, writer, on_data, lambda e: None)
         leftover, ended = endpoint.attach()
         assert (leftover, ended) == (b"pipelined", False)
 
@@ -68,7 +68,7 @@ def test_loss_reaches_the_owner_and_the_stream(loop_kind: str) -> None:
     async def main() -> None:
         reader, writer, peer = await stream_pair()
         lost = asyncio.Event()
-        endpoint = Endpoint(reader, writer, lambda d: None, lambda e: lost.set(), print)
+        endpoint = Endpoint(reader, writer, lambda d: None, lambda e: lost.set())
         endpoint.attach()
         peer.close()
         await asyncio.wait_for(lost.wait(), 5)
@@ -86,7 +86,7 @@ def test_loss_reaches_the_owner_and_the_stream(loop_kind: str) -> None:
 def test_reading_stays_paused_while_any_reason_holds(loop_kind: str) -> None:
     async def main() -> None:
         reader, writer, peer = await stream_pair()
-        endpoint = Endpoint(reader, writer, lambda d: None, lambda e: None, print)
+        endpoint = Endpoint(reader, writer, lambda d: None, lambda e: None)
         endpoint.attach()
         transport = endpoint.transport
         assert transport is not None
@@ -102,5 +102,29 @@ def test_reading_stays_paused_while_any_reason_holds(loop_kind: str) -> None:
         writer.close()
         await writer.wait_closed()
         peer.close()
+
+    run(loop_kind, main())
+
+
+@pytest.mark.parametrize("loop_kind", LOOPS)
+def test_paired_sides_push_back_on_each_other(loop_kind: str) -> None:
+    async def main() -> None:
+        reader_a, writer_a, peer_a = await stream_pair()
+        reader_b, writer_b, peer_b = await stream_pair()
+        a = Endpoint(reader_a, writer_a, lambda d: None, lambda e: None)
+        b = Endpoint(reader_b, writer_b, lambda d: None, lambda e: None)
+        a.pair(b)
+        a.attach()
+        b.attach()
+        assert b.transport is not None
+        a.pause_writing()  # a's write buffer is full: stop reading b
+        assert not b.transport.is_reading()
+        a.resume_writing()
+        assert b.transport.is_reading()
+        for endpoint, writer, peer in ((a, writer_a, peer_a), (b, writer_b, peer_b)):
+            endpoint.detach()
+            writer.close()
+            await writer.wait_closed()
+            peer.close()
 
     run(loop_kind, main())
