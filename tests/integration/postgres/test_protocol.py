@@ -229,3 +229,49 @@ def test_oversized_startup_refused(machine_gateway: Gateway) -> None:
         error = raw.read_message()
     assert error.type == b"E"
     assert error.sqlstate == "08P01", error.fields
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (b"SELECT '\xff\xfe'\0", "invalid UTF-8"),
+        (b"SELECT 1\0SELECT 2\0", "trailing bytes"),
+        (b"SELECT 1", "no terminator"),
+    ],
+)
+def test_malformed_query_in_one_read_is_refused_and_others_keep_working(
+    machine_gateway: Gateway, body: bytes, why: str
+) -> None:
+    """A whole Query in one read is what the relay's fast lane takes; a malformed one must
+    still get the codec's protocol error (and be logged), never reach the server."""
+    start = len(machine_gateway.events())
+    with psycopg.connect(machine_gateway.dsn("pg"), autocommit=True) as bystander:
+        with RawPg(*machine_gateway.address("pg")) as raw:
+            assert error_of(raw.login(machine_gateway.token, database="postgres")) is None
+            raw.send(b"Q", body)
+            error = raw.read_until(b"E")[-1]
+        assert error.sqlstate == "08P01", (why, error.fields)
+        assert "invalid message" in error.fields["M"], error.fields
+        assert bystander.execute("SELECT 'still here'").fetchone() == ("still here",)
+    logged = machine_gateway.wait_for_event(
+        lambda r: r.get("event") == "protocol_error", timeout=10, start=start
+    )
+    assert "invalid message" in logged["reason"], logged
+
+
+def test_queries_split_across_reads_or_pipelined_in_one(machine_gateway: Gateway) -> None:
+    """What the fast lane does not take (a partial read, two Queries in one read) takes the
+    general path with the same answers."""
+    with RawPg(*machine_gateway.address("pg")) as raw:
+        assert error_of(raw.login(machine_gateway.token, database="postgres")) is None
+        frame = b"Q" + struct.pack("!I", 4 + len(b"SELECT 41\0")) + b"SELECT 41\0"
+        raw.send_raw(frame[:7])
+        time.sleep(0.2)  # the rest arrives in a later read
+        raw.send_raw(frame[7:])
+        first = raw.read_until(b"Z")
+        assert [m.type for m in first] == [b"T", b"D", b"C", b"Z"]
+        assert first[1].payload.endswith(b"41")
+        second = b"Q" + struct.pack("!I", 4 + len(b"SELECT 42\0")) + b"SELECT 42\0"
+        raw.send_raw(second + second)
+        both = raw.read_until(b"Z") + raw.read_until(b"Z")
+        assert [m.payload[-2:] for m in both if m.type == b"D"] == [b"42", b"42"]
