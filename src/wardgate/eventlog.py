@@ -16,6 +16,13 @@ threads, other commands), and a buffer past `MAX_BUFFERED` characters. `flush()`
 writes the buffer; the gateway calls it as it stops, and an `atexit` hook flushes
 every log still holding lines. One lock guards the buffer and the writes, so
 threads may emit too. A failing stream drops the lines it was given, never raises.
+Once a flush is scheduled, later lines from the same thread skip the running-loop
+lookup (on 3.11 it costs a `getpid` system call) while that loop is running.
+
+Lines are encoded without building the merged dict: a session's fields once
+(`BoundLog`), per-command pieces once per distinct value (`BoundLog.emit_members`,
+used by gate/command_lines.py). Every path writes the text `json.dumps` writes for the
+merged record; the tests compare them byte for byte.
 """
 
 from __future__ import annotations
@@ -63,8 +70,31 @@ def _object_encoder() -> Callable[[dict[str, Any]], str]:
     return encode_fast if encode_fast(sample) == encode(sample) else encode
 
 
+def _string_encoder() -> Callable[[str], str]:
+    """`json.dumps(text, ensure_ascii=False)` for a `str`: the C function `json` uses."""
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    try:
+        from _json import encode_basestring
+    except ImportError:  # another interpreter
+        return encode
+    sample = 'é "q" \\ \n \x00 \u2028'
+    return encode_basestring if encode_basestring(sample) == encode(sample) else encode
+
+
 _encode_object = _object_encoder()
-_encode_string = json.JSONEncoder(ensure_ascii=False).encode
+_encode_string = _string_encoder()
+#: A `str` as a JSON string literal, as `json.dumps(text, ensure_ascii=False)` writes it.
+quote = _encode_string
+
+
+def members(fields: dict[str, Any]) -> str:
+    """`fields` as the members of a JSON object (`"k": v, …`, no braces), as `render` writes them.
+
+    For a caller that encodes a line's fixed part once and reuses it (`BoundLog.emit_members`).
+    """
+    return _encode_object(fields)[1:-1]
+
+
 _QUOTED: dict[str, str] = {}  # event and level names as JSON strings (a few dozen)
 
 
@@ -118,6 +148,7 @@ class EventLog:
         self._lines: list[str] = []
         self._size = 0  # characters in `_lines`
         self._scheduled: asyncio.AbstractEventLoop | None = None  # loop holding a flush
+        self._scheduled_by = 0  # the thread that asked it to (`threading.get_ident()`)
         _logs.add(self)
 
     def enabled(self, level: str = "info") -> bool:
@@ -135,6 +166,22 @@ class EventLog:
 
     def _enqueue(self, line: str, rank: int) -> None:
         """Buffer `line` for the loop's next turn, or write it now (see the module doc)."""
+        scheduled = self._scheduled
+        if (
+            scheduled is not None
+            and rank < IMMEDIATE_LEVEL
+            and self._scheduled_by == threading.get_ident()
+            and scheduled.is_running()
+        ):
+            # This thread's running loop already holds a flush: just add the line. (Saves
+            # `get_running_loop`, which is a `getpid` system call per line on 3.11.)
+            with self._lock:
+                if self._scheduled is scheduled:
+                    self._lines.append(line)
+                    self._size += len(line)
+                    if self._size > MAX_BUFFERED:
+                        self._write()
+                    return
         try:
             loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:  # no loop in this thread: write now
@@ -162,6 +209,7 @@ class EventLog:
             self._write()
             return
         self._scheduled = loop
+        self._scheduled_by = threading.get_ident()
 
     def _flush_scheduled(self, loop: asyncio.AbstractEventLoop) -> None:
         with self._lock:
@@ -191,13 +239,15 @@ class BoundLog:
     read once, when bound).
     """
 
-    __slots__ = ("_encoded", "_fields", "_log")
+    __slots__ = ("_encoded", "_fields", "_heads", "_log", "_merge")
 
     def __init__(self, log: EventLog, fields: dict[str, Any]) -> None:
         self._log = log
         self._fields = dict(fields)
-        # Encoded once, without the braces; "" (merge per line) if a bound field is `ts`.
-        self._encoded = "" if "ts" in fields else _encode_object(self._fields)[1:-1]
+        # A bound `ts` takes the timestamp's place: such a log merges per line instead.
+        self._merge = "ts" in fields
+        self._encoded = "" if self._merge else members(self._fields)
+        self._heads: dict[tuple[str, str], str] = {}  # (event, level) → text after `ts`
 
     def enabled(self, level: str = "info") -> bool:
         return self._log.enabled(level)
@@ -207,11 +257,43 @@ class BoundLog:
         rank = LEVELS.get(level, 20)
         if rank < log._threshold:
             return
-        if not self._encoded or "ts" in fields or not self._fields.keys().isdisjoint(fields):
+        if self._merge or "ts" in fields or not self._fields.keys().isdisjoint(fields):
             line = render(event, level, {**self._fields, **fields})  # as the merged dict
         else:
             line = render(event, level, fields, self._encoded)
         log._enqueue(line, rank)
+
+    def emit_members(self, event: str, level: str, encoded: str) -> None:
+        """Write a line whose own fields are already encoded as object members.
+
+        `encoded` is `"k": v, …` (no braces) as `members` and `quote` write it, so the
+        line is what `emit(event, level, **fields)` writes for the same fields. None of
+        them may be `ts` or a bound field. The per-command lines use this to reuse the
+        encoded text of what repeats (gate/command_lines.py).
+        """
+        log = self._log
+        rank = LEVELS.get(level, 20)
+        if rank < log._threshold:
+            return
+        head = self._heads.get((event, level)) or self._head(event, level)
+        if encoded:
+            line = f'{{"ts": {timestamp_text(time.time())}{head}{encoded}}}\n'
+        else:  # the head ends with a separator, or is followed by nothing at all
+            line = f'{{"ts": {timestamp_text(time.time())}{head.removesuffix(", ")}}}\n'
+        log._enqueue(line, rank)
+
+    def _head(self, event: str, level: str) -> str:
+        """What follows `ts` on every line of one event and level, up to the line's own fields."""
+        if self._merge:
+            raise ValueError("emit_members needs a log whose bound fields do not include ts")
+        quoted_level = _QUOTED.get(level) or _quote(level)
+        quoted_event = _QUOTED.get(event) or _quote(event)
+        head = f', "level": {quoted_level}, "event": {quoted_event}, '
+        if self._encoded:
+            head += self._encoded + ", "
+        if len(self._heads) < 64:
+            self._heads[(event, level)] = head
+        return head
 
 
 _logs: weakref.WeakSet[EventLog] = weakref.WeakSet()

@@ -14,6 +14,7 @@ from typing import Any
 from wardgate.audit.evidence import NO_EVIDENCE, Evidence, SessionFacts
 from wardgate.classify.model import Classification
 from wardgate.eventlog import EventLog
+from wardgate.gate.command_lines import CommandLines
 from wardgate.gate.hold import HoldContext, hold_for_review
 from wardgate.masking.services import MaskingServices
 from wardgate.metrics import Metrics
@@ -97,6 +98,7 @@ class GatewaySession:
             identity=identity.name,
             client=f"{client.address}:{client.port}",
         )
+        self._lines = CommandLines(self._log, services.max_statement_chars)
         facts = SessionFacts(session_id, services.resource, services.protocol, identity, client)
         self._evidence = services.evidence.session(facts, database, credential.username)
         masking = services.masking
@@ -233,26 +235,12 @@ class GatewaySession:
             return replace(decision, action=Action.DENY, reason=f"review unavailable: {exc}")
 
     def _log_decision(self, command: Command, decision: Decision, tables: list[str]) -> None:
+        """The `command` line (log-only: no evidence event, see `event`)."""
         level = self._routine_level if decision.allowed else "info"
-        if not self._services.log.enabled(level):
-            return  # "command" is a log-only event: nothing else to do
-        limit = self._services.max_statement_chars
-        text = command.text if len(command.text) <= limit else command.text[:limit] + "…"
-        self.event(
-            "command",
-            level=level,
-            command_id=decision.command_id,
-            operation=command.operation,
-            database=command.database or self.database,
-            statement=text,
-            kind=decision.kind,
-            flags=sorted(decision.flags),
-            tables=tables,
-            decision=decision.action.value,
-            reason=decision.reason,
-            rule=decision.rule,
-            policy_version=self._services.policy.version,
-        )
+        if self._services.log.enabled(level):
+            database = command.database or self.database
+            version = self._services.policy.version
+            self._lines.decided(level, command, database, decision, tables, version)
 
     def masking_plan(self, command_id: str, columns: Sequence[ResultColumn]) -> MaskingPlan:
         if self._masking is None:
@@ -272,18 +260,8 @@ class GatewaySession:
         self._evidence.reported(outcome)  # durable first; raises AuditUnavailable (fail closed)
         masked = self._masking.finish(outcome) if self._masking is not None else {}
         level = self._routine_level if not outcome.error else "info"
-        if not self._services.log.enabled(level):
-            return  # "command_done" is a log-only event
-        self.event(
-            "command_done",
-            level=level,
-            command_id=outcome.command_id,
-            rows=outcome.rows,
-            bytes=outcome.bytes_out,
-            status=outcome.status,
-            error=outcome.error,
-            **({"masked": masked} if masked else {}),
-        )
+        if self._services.log.enabled(level):
+            self._lines.done(level, outcome, masked)  # "command_done" is log-only too
 
     def event(self, name: str, **fields: Any) -> None:
         self._log.emit(name, **fields)

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wardgate.eventlog import MAX_BUFFERED, EventLog, render, timestamp_text
+from wardgate.eventlog import MAX_BUFFERED, EventLog, members, quote, render, timestamp_text
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -125,6 +125,32 @@ def test_a_bound_log_writes_what_the_merged_emit_writes(
     assert spliced.getvalue() == merged.getvalue()
 
 
+@pytest.mark.parametrize(
+    ("bound", "fields"),
+    [
+        ({"resource": "pg", "session": "s-1"}, {"rows": 1, "tags": ["a"], "s": 'q"\n'}),
+        ({"resource": "pg"}, {}),
+        ({}, {"rows": 1}),
+        ({}, {}),
+    ],
+    ids=["fields", "no-fields", "nothing-bound", "nothing"],
+)
+def test_pre_encoded_members_write_what_emit_writes(
+    bound: dict[str, Any], fields: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(time, "time", lambda: 1795641212.123456)
+    emitted, encoded = io.StringIO(), io.StringIO()
+    EventLog(emitted).bind(**bound).emit("command_done", **fields)
+    EventLog(encoded).bind(**bound).emit_members("command_done", "info", members(fields))
+    assert encoded.getvalue() == emitted.getvalue()
+    assert quote('é "q"\n') == json.dumps('é "q"\n', ensure_ascii=False)
+
+
+def test_pre_encoded_members_need_a_log_without_a_bound_ts() -> None:
+    with pytest.raises(ValueError, match="ts"):
+        EventLog(io.StringIO()).bind(ts="mine").emit_members("x", "info", "")
+
+
 def test_a_bound_log_keeps_the_level_threshold() -> None:
     stream = io.StringIO()
     bound = EventLog(stream, level="warning").bind(resource="pg")
@@ -166,6 +192,30 @@ def test_in_a_loop_lines_are_written_together_on_the_next_iteration() -> None:
     asyncio.run(main())
     numbers = [json.loads(line).get("n") for line in stream.getvalue().splitlines()]
     assert numbers == [0, 1, 2, 3, 4, None]
+
+
+def test_lines_from_the_loops_thread_join_the_scheduled_flush_and_keep_their_order() -> None:
+    """Once a flush is scheduled, later lines skip the running-loop lookup, not the order."""
+    stream = CountingStream()
+    log = EventLog(stream)
+
+    async def main() -> None:
+        for turn in range(3):
+            for n in range(4):
+                log.emit("command", turn=turn, n=n)
+            log.emit("trouble", level="warning", turn=turn)  # at once, after the buffer
+            log.emit("command_done", turn=turn)
+            await asyncio.sleep(0)
+
+    asyncio.run(main())
+    records = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [(r["event"], r["turn"], r.get("n")) for r in records] == [
+        item
+        for turn in range(3)
+        for item in [("command", turn, n) for n in range(4)]
+        + [("trouble", turn, None), ("command_done", turn, None)]
+    ]
+    assert stream.writes == 6  # per turn: the warning's write, then the scheduled flush
 
 
 def test_warnings_and_errors_are_written_at_once_after_what_is_buffered() -> None:
