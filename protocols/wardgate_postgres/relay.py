@@ -473,10 +473,13 @@ class Relay:
             self._upstream.pause("busy")
             return
         try:
-            handling = eager(self._from_server(data))
+            scanned = self._read_server(data)
+            if scanned is None:
+                return
+            handling = self._deliver_now(*scanned)
         except Exception as exc:
             return self._failed(exc)
-        if handling is not None:
+        if handling is not None:  # a report waits: later reads queue behind it
             self._server_busy = handling
             handling.add_done_callback(self._server_handled)
 
@@ -501,27 +504,46 @@ class Relay:
         )
         self._finish("upstream disconnected")
 
-    async def _from_server(self, data: bytes) -> None:
+    def _read_server(self, data: bytes) -> tuple[bytes, list[Outcome]] | None:
+        """The bytes to forward and the commands the read finished; None if it broke
+        the protocol (the session is then ending and the client told why)."""
         try:
             if self._masking is None and not self.tracker.budgeted:
-                sent, outcomes = self._scan(data)
-            else:
-                chunks, outcomes = self._inspect(self._server_frames.feed(data))
-                sent = b"".join(chunks)
+                return self._scan(data)
+            chunks, outcomes = self._inspect(self._server_frames.feed(data))
+            return b"".join(chunks), outcomes
         except ProtocolViolation as exc:
             self._session.event("upstream_protocol_error", level="error", reason=str(exc))
             self._send_client(
                 fatal(sqlstate.PROTOCOL_VIOLATION, "invalid message from the upstream server")
             )
             self._finish("upstream protocol error")
-            return
+            return None
+
+    def _deliver_now(self, sent: bytes, outcomes: list[Outcome]) -> asyncio.Task[None] | None:
+        """Report what finished, then forward the read: inline while `report_now` can,
+        else the rest in a task (returned) so the result still follows its report."""
+        try:
+            for index, outcome in enumerate(outcomes):
+                if outcome.command_id and not self._session.report_now(outcome):
+                    return eager(self._deliver(sent, outcomes[index:]))
+        except GateError as exc:  # the outcome could not be audited: withhold the result
+            self._withhold_unaudited(exc)
+            return None
+        self._forward(sent)
+        return None
+
+    async def _deliver(self, sent: bytes, outcomes: list[Outcome]) -> None:
         try:
             for outcome in outcomes:
                 if outcome.command_id:  # portals over refused statements: reported at Parse
                     await self._session.report(outcome)
-        except GateError as exc:  # the outcome could not be audited: withhold the result
+        except GateError as exc:
             self._withhold_unaudited(exc)
             return
+        self._forward(sent)
+
+    def _forward(self, sent: bytes) -> None:
         if sent:
             self._send_client(sent)
         if self._draining and self.tracker.idle:

@@ -358,6 +358,15 @@ class Session(Protocol):
         """Report the end of a command; durable before the caller releases the result."""
         ...
 
+    def report_now(self, outcome: Outcome) -> bool:
+        """`report`, when reporting needs no waiting; else False and nothing happened.
+
+        True: reported, exactly as `report` would (it raises what `report` raises).
+        False: await `report` instead. A relay's fast lane for results uses this to
+        skip the coroutine machinery, as `decide_now` does for commands.
+        """
+        ...
+
     def event(self, name: str, **fields: Any) -> None:
         """Record a protocol event worth evidence (refused message, cancel, …)."""
         ...

@@ -255,6 +255,11 @@ class GatewaySession:
             self._bytes_out.inc(len(frame))
 
     async def report(self, outcome: Outcome) -> None:
+        self.report_now(outcome)
+
+    def report_now(self, outcome: Outcome) -> bool:
+        """`report` without a coroutine: nothing in it waits (the journal write is
+        synchronous, sinks are fed by their pumps), so it always reports."""
         if self._masking is not None:
             outcome = self._masking.scrub(outcome)  # an error may echo masked values
         self._evidence.reported(outcome)  # durable first; raises AuditUnavailable (fail closed)
@@ -262,6 +267,7 @@ class GatewaySession:
         level = self._routine_level if not outcome.error else "info"
         if self._services.log.enabled(level):
             self._lines.done(level, outcome, masked)  # "command_done" is log-only too
+        return True
 
     def event(self, name: str, **fields: Any) -> None:
         self._log.emit(name, **fields)

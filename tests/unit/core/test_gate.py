@@ -477,3 +477,16 @@ def test_decide_now_leaves_a_review_to_decide_untouched() -> None:
     assert h.sample("wardgate_commands_total", kind="unknown", decision="review") is None
     decision = run(session.decide(query("DELETE FROM t")))
     assert decision.command_id == f"{session.id}-1"
+
+
+def test_report_now_reports_like_report() -> None:
+    now, later = harness(), harness()
+    session_now, session_later = now.session(), later.session()
+    for outcome in (
+        Outcome("x-1", rows=2, bytes_out=40, status="SELECT 2"),
+        Outcome("x-2", error="boom"),
+    ):
+        assert session_now.report_now(outcome) is True
+        run(session_later.report(outcome))
+    assert _without_ts(now.named("command_done")) == _without_ts(later.named("command_done"))
+    assert [r["error"] for r in now.named("command_done")] == ["", "boom"]
