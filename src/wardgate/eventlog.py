@@ -282,6 +282,23 @@ class BoundLog:
             line = f'{{"ts": {timestamp_text(time.time())}{head.removesuffix(", ")}}}\n'
         log._enqueue(line, rank)
 
+    def writer(self, event: str, level: str) -> Callable[[str], None]:
+        """`emit_members(event, level, ·)` as one function, for a line written per command.
+
+        Everything that is the same on every such line (level check, head) is settled
+        here, once; the function takes non-empty pre-encoded members.
+        """
+        head = self._head(event, level)
+        log = self._log
+        rank = LEVELS.get(level, 20)
+        enqueue = log._enqueue
+
+        def write(encoded: str) -> None:
+            if rank >= log._threshold:
+                enqueue(f'{{"ts": {timestamp_text(time.time())}{head}{encoded}}}\n', rank)
+
+        return write
+
     def _head(self, event: str, level: str) -> str:
         """What follows `ts` on every line of one event and level, up to the line's own fields."""
         if self._merge:

@@ -19,6 +19,8 @@ from typing import Any
 from wardgate.eventlog import BoundLog, members, quote
 from wardgate.seam import Command, Decision, Outcome
 
+#: The levels a command's lines are written at (anything else works, a little slower).
+LINE_LEVELS = ("info", "debug")
 #: Encoded decision halves kept (a policy has a few dozen shapes; the memo is bounded).
 MAX_TAILS = 4096
 
@@ -63,11 +65,15 @@ def _number(value: int) -> str:
 class CommandLines:
     """One session's `command` and `command_done` lines, written to its bound log."""
 
-    __slots__ = ("_limit", "_log")
+    __slots__ = ("_command", "_done", "_limit", "_log", "_places")
 
     def __init__(self, log: BoundLog, max_statement_chars: int) -> None:
         self._log = log
         self._limit = max_statement_chars
+        # The writers of the levels these lines take (routine lines may go to debug).
+        self._command = {level: log.writer("command", level) for level in LINE_LEVELS}
+        self._done = {level: log.writer("command_done", level) for level in LINE_LEVELS}
+        self._places: dict[tuple[str, str], str] = {}  # (operation, database) → encoded
 
     def decided(
         self,
@@ -81,14 +87,22 @@ class CommandLines:
         text = command.text
         if len(text) > self._limit:
             text = text[: self._limit] + "…"
-        self._log.emit_members(
-            "command",
-            level,
-            f'"command_id": {quote(decision.command_id)}, '
-            f'"operation": {quote(command.operation)}, '
-            f'"database": {quote(database)}, '
+        write = self._command.get(level)
+        if write is None:
+            write = self._log.writer("command", level)
+        place = self._places.get((command.operation, database))
+        if place is None:
+            place = self._place(command.operation, database)
+        write(
+            f'"command_id": {quote(decision.command_id)}, {place}'
             f'"statement": {quote(text)}, ' + decision_tail(decision, tables, policy_version),
         )
+
+    def _place(self, operation: str, database: str) -> str:
+        place = f'"operation": {quote(operation)}, "database": {quote(database)}, '
+        if len(self._places) < 64:  # a session uses a few operations and databases
+            self._places[(operation, database)] = place
+        return place
 
     def done(self, level: str, outcome: Outcome, masked: dict[str, int]) -> None:
         encoded = (
@@ -100,4 +114,7 @@ class CommandLines:
         )
         if masked:
             encoded += ", " + members({"masked": masked})
-        self._log.emit_members("command_done", level, encoded)
+        write = self._done.get(level)
+        if write is None:
+            write = self._log.writer("command_done", level)
+        write(encoded)

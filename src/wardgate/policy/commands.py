@@ -161,7 +161,16 @@ class CommandClassifier:
         if command.dialect == "mysql" and _SAFE_SET_NAMES.fullmatch(command.text):
             return _single(Kind.SESSION, reason="SET NAMES to an ASCII-safe character set")
         attributes = command.attributes
-        readings = self._readings(command, settings_variants(attributes), functions)
+        variants = settings_variants(attributes)
+        if len(variants) == 1 and command.dialect != "mysql":  # the usual case, directly
+            return self._classifier.classify(
+                command.text,
+                command.dialect,
+                settings=variants[0],
+                catalog=functions,
+                database=command.database or None,
+            )
+        readings = self._readings(command, variants, functions)
         if command.dialect == "mysql" and _may_change_lexing_midway(readings):
             # MySQL parses each statement of a multi-statement string only after running
             # the one before: a SET sql_mode early in the string changes how the rest
