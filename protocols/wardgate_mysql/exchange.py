@@ -23,6 +23,7 @@ from typing import Any
 
 from wardgate.eager import eager
 from wardgate.endpoint import Endpoint
+from wardgate.expiry import schedule_expiry
 from wardgate.seam import Direction, MaskingPlan, Session
 from wardgate_mysql.codec.errors import MySQLProtocolError
 from wardgate_mysql.codec.response_state import ResponseTracker
@@ -86,10 +87,13 @@ class Exchange:
         What ended it abnormally is raised (as the streams' relay raised it): the
         listener turns it into the client's last ERR and the session's end reason.
         """
+        expiry = schedule_expiry(self.session.ends_at, self._expired)
         try:
             self._attach()
             await self._closing.wait()
         finally:
+            if expiry is not None:
+                expiry.cancel()
             self._flush_client()
             busy = [t for t in (self._client_busy, self._server_busy) if t is not None]
             for task in busy:
@@ -117,6 +121,22 @@ class Exchange:
         """Graceful shutdown: end now if idle, else once the current command is done."""
         self.draining = True
         self._serve_client()
+
+    def _expired(self) -> None:
+        """The identity's token expired (`identity.end_sessions_at_expiry`): end now.
+        Idle, the client gets an ERR first (sequence 0, as a server that is shutting
+        down sends it); in the middle of a command the connection is cut, as a killed
+        server connection is."""
+        if self._closing.is_set():
+            return
+        if self._client_busy is None and self._response is None:
+            self.client.seq = 0
+            self.error(
+                "ER_CONNECTION_KILLED",
+                "the identity token that opened this session expired; "
+                "connect again with a fresh token",
+            )
+        self.finish("token expired")
 
     def finish(self, reason: str) -> None:
         self.end_reason = self.end_reason or reason

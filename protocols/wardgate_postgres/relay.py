@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from wardgate.eager import eager
 from wardgate.endpoint import Endpoint
+from wardgate.expiry import schedule_expiry
 from wardgate.seam import Command, Decision, Direction, GateError, HoldNotice, Outcome, Session
 from wardgate_postgres import sqlstate
 from wardgate_postgres.codec import (
@@ -142,6 +143,7 @@ class Relay:
 
     async def run(self) -> str:
         """Relay until either side ends; returns why it ended."""
+        expiry = schedule_expiry(self._session.ends_at, self._expired)
         try:
             self._attach()
             await self._closing.wait()
@@ -157,6 +159,8 @@ class Relay:
             self.end_reason = self.end_reason or "cut at shutdown deadline"
             raise
         finally:
+            if expiry is not None:
+                expiry.cancel()
             busy = [f for f in (self._client_busy, self._server_busy) if f is not None]
             for future in busy:
                 future.cancel()
@@ -202,6 +206,21 @@ class Relay:
         self._draining = True
         if self.tracker.idle and not self._deciding:
             self._shutdown_client()
+
+    def _expired(self) -> None:
+        """The identity's token expired (`identity.end_sessions_at_expiry`): end now,
+        in the middle of a result if need be (a FATAL may follow any whole message)."""
+        if self._closing.is_set():
+            return
+        self.cut = not self.tracker.idle
+        self._send_client(
+            fatal(
+                sqlstate.INVALID_AUTHORIZATION_SPECIFICATION,
+                "terminating connection: the identity token that opened this session "
+                "expired; connect again with a fresh token",
+            )
+        )
+        self._finish("token expired")
 
     def _shutdown_client(self) -> None:
         self._send_client(

@@ -54,6 +54,9 @@ class Identity:
     groups: frozenset[str] = frozenset()
     method: str = "static"  # "static" | "oidc"
     issuer: str = ""
+    # The token's `exp` (unix seconds); None: no expiry. Not part of equality: the same
+    # caller with a refreshed token is the same identity (HTTP keeps its session).
+    expires_at: float | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,6 +324,16 @@ class Session(Protocol):
 
     @property
     def credential(self) -> UpstreamCredential: ...
+
+    @property
+    def ends_at(self) -> float | None:
+        """When the session must end (unix seconds), or None.
+
+        Set when `identity.end_sessions_at_expiry` is on and the identity's token
+        expires: the plugin ends the connection at that moment with a clear error
+        (PostgreSQL FATAL 28000, MySQL ERR 1927 when idle) whatever it is doing.
+        """
+        ...
 
     async def decide(self, command: Command, on_hold: HoldCallback | None = None) -> Decision:
         """Decide one command. May wait for a review (calling `on_hold` first).

@@ -126,6 +126,8 @@ class OidcIssuer(Strict):
 class IdentityConfig(Strict):
     oidc: tuple[OidcIssuer, ...] = ()
     tokens: tuple[StaticToken, ...] = ()  # duplicate names: reported by the loader
+    # End a session when the OIDC token that opened it expires (docs/identity.md).
+    end_sessions_at_expiry: bool = False
 
 
 class ServerTls(Strict):

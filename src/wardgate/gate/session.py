@@ -52,6 +52,7 @@ class SessionServices:
     functions: FunctionSource | None = None  # function volatility from the upstream catalog
     evidence: Evidence = NO_EVIDENCE  # audit records and recordings (docs/audit.md)
     masking: MaskingServices | None = None  # None: no masking rules, rows pass untouched
+    end_at_expiry: bool = False  # sessions end when their identity's token expires
 
     @property
     def labels(self) -> tuple[str, str]:
@@ -115,6 +116,10 @@ class GatewaySession:
     @property
     def credential(self) -> UpstreamCredential:
         return self._credential
+
+    @property
+    def ends_at(self) -> float | None:
+        return self._identity.expires_at if self._services.end_at_expiry else None
 
     def opened(self) -> None:
         services = self._services

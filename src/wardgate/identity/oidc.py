@@ -146,7 +146,10 @@ class OidcVerifier:
             claim = self.settings.name_claim
             raise TokenRejected(f"the token has no usable {claim!r} claim", "no_name")
         groups = groups_from(claim_at(claims, self.settings.groups_claim))
-        return Identity(name=name, groups=groups, method="oidc", issuer=self.issuer)
+        expires = _time_claim(claims, "exp")  # checked present and in the future above
+        return Identity(
+            name=name, groups=groups, method="oidc", issuer=self.issuer, expires_at=expires
+        )
 
 
 def _time_claim(claims: Mapping[str, Any], name: str) -> float | None:

@@ -120,6 +120,7 @@ class GatewayRuntime:
             max_statement_chars=config.logging.max_statement_chars,
             evidence=self.evidence.evidence,
             reviews=self.reviews,
+            end_at_expiry=config.identity.end_sessions_at_expiry,
         )
         gate = ResourceGate(
             services,

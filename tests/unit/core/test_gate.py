@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from wardgate.config.model import StaticCredentials, StaticToken
 from wardgate.credentials.static import StaticCredentialProvider
 from wardgate.eventlog import EventLog
+from wardgate.expiry import schedule_expiry
 from wardgate.gate import GatewaySession, ResourceGate
 from wardgate.gate.session import SessionServices
 from wardgate.identity.authenticator import Authenticator
@@ -490,3 +492,44 @@ def test_report_now_reports_like_report() -> None:
         run(session_later.report(outcome))
     assert _without_ts(now.named("command_done")) == _without_ts(later.named("command_done"))
     assert [r["error"] for r in now.named("command_done")] == ["", "boom"]
+
+
+# -- ends_at: when the identity's token expires, if the resource says so -----------------
+
+
+def test_a_session_ends_at_its_tokens_expiry_only_when_configured() -> None:
+    expiring = Identity("alice", frozenset({"agents"}), "oidc", "https://idp", expires_at=1.5e9)
+    h = harness()
+    session = run(h.gate.open_session(expiring, CLIENT, ""))
+    assert session.ends_at is None  # identity.end_sessions_at_expiry is off by default
+    h.gate._services.end_at_expiry = True
+    assert run(h.gate.open_session(expiring, CLIENT, "")).ends_at == 1.5e9
+    static = h.session()
+    assert static.identity.expires_at is None
+    assert static.ends_at is None
+
+
+def test_schedule_expiry_fires_at_the_deadline_or_at_once_when_past() -> None:
+    fired: list[str] = []
+
+    async def main() -> None:
+        assert schedule_expiry(None, lambda: fired.append("never")) is None
+        schedule_expiry(time.time() - 10, lambda: fired.append("past"))
+        handle = schedule_expiry(time.time() + 0.5, lambda: fired.append("soon"))
+        later = schedule_expiry(time.time() + 0.5, lambda: fired.append("cancelled"))
+        assert handle is not None
+        assert later is not None
+        later.cancel()
+        await asyncio.sleep(0.01)
+        assert fired == ["past"]  # a deadline already past: on the loop's next turns
+        await asyncio.sleep(0.6)
+
+    asyncio.run(main())
+    assert fired == ["past", "soon"]
+
+
+def test_a_refreshed_token_is_the_same_identity() -> None:
+    first = Identity("alice", frozenset({"agents"}), "oidc", "https://idp", expires_at=100.0)
+    refreshed = Identity("alice", frozenset({"agents"}), "oidc", "https://idp", expires_at=900.0)
+    assert first == refreshed
+    assert hash(first) == hash(refreshed)

@@ -96,6 +96,10 @@ def test_a_good_token_yields_name_and_nested_groups() -> None:
     assert verify(sign(aud=["other", "wardgate"])).name == "alice"
 
 
+def test_the_identity_carries_the_token_expiry() -> None:
+    assert verify(sign(exp=NOW + 120)).expires_at == float(NOW + 120)
+
+
 @pytest.mark.parametrize(
     ("token_overrides", "code"),
     [
