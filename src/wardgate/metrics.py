@@ -300,6 +300,16 @@ class Metrics:
             ["sink"],
             registry=r,
         )
+        self.audit_journal_bytes = Gauge(
+            "wardgate_audit_journal_bytes",
+            "Bytes in the audit journal's segments (measured by the retention task).",
+            registry=r,
+        )
+        self.audit_pruned_segments = Counter(
+            "wardgate_audit_pruned_segments",
+            "Journal segments deleted by audit.retention.",
+            registry=r,
+        )
         self.audit_sink_lag = Gauge(
             "wardgate_audit_sink_lag_records",
             "Journal records not yet delivered to a sink.",

@@ -67,6 +67,20 @@ class AuditSinkConfig(_Strict):
         return self
 
 
+class AuditRetention(_Strict):
+    """How long the journal keeps closed segments (docs/audit.md, "Retention")."""
+
+    max_age: Seconds | None = None  # segments last written longer ago than this go
+    max_bytes: ByteSize | None = None  # oldest segments go while the journal is larger
+    check_interval: Annotated[float, BeforeValidator(parse_seconds), Field(gt=0)] = 60.0
+
+    @model_validator(mode="after")
+    def _some_limit(self) -> AuditRetention:
+        if self.max_age is None and self.max_bytes is None:
+            raise ValueError("give max_age, max_bytes or both (omit retention to keep all)")
+        return self
+
+
 class AuditConfig(_Strict):
     enabled: bool = True
     journal: str = "audit"  # directory, relative to the config file
@@ -76,5 +90,6 @@ class AuditConfig(_Strict):
     fsync_interval: Seconds = 0.05  # 0 = fsync after every record
     on_failure: Literal["closed", "open"] = "closed"
     segment_bytes: Annotated[int, BeforeValidator(parse_size), Field(ge=4096)] = 64 * 1024**2
+    retention: AuditRetention | None = None  # None: the journal keeps everything
     max_statement_chars: Annotated[int, Field(ge=0)] = 4000
     readers: tuple[str, ...] = ()  # groups that may read audit and recordings; () = any identity

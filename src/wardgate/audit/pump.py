@@ -2,9 +2,10 @@
 
 One `SinkPump` per sink reads the journal from the sink's persisted cursor, hands
 it batches, and records the cursor after each batch the sink accepted (on disk at
-most once a second, and at stop). A failing sink is retried with capped exponential
-back-off and its errors counted; it never holds up a query (the journal already has
-the record) and never loses one (the cursor only moves past what was delivered).
+most once a second while busy, once it has caught up, and at stop). A failing sink
+is retried with capped exponential back-off and its errors counted; it never holds
+up a query (the journal already has the record) and never loses one (the cursor
+only moves past what was delivered).
 
 After waking on a new record, and after every batch smaller than `batch`, a pump
 lingers `linger` seconds (0.1) so that a busy gateway delivers hundreds of records
@@ -139,6 +140,7 @@ class SinkPump:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.delivered = self.cursor.load()
+        self.saved = self.delivered  # the cursor on disk: where a restart resumes
         self.feed = Feed(journal_dir, self.delivered)
 
     @property
@@ -169,6 +171,8 @@ class SinkPump:
                     opened = True
                 pending = pending or await self.feed.take(self._batch)
                 if not pending:
+                    if self.saved < self.delivered:  # caught up: keep the cursor on disk too
+                        await self._save()
                     await self._idle()
                     continue
                 await self._deliver(pending)
@@ -186,13 +190,18 @@ class SinkPump:
     async def _deliver(self, entries: list[Entry]) -> None:
         await self.sink.write(entries)
         self.delivered = entries[-1].seq
-        now = asyncio.get_running_loop().time()
-        if now - self._saved_at >= self._save_interval:
-            self._saved_at = now
-            await asyncio.to_thread(self.cursor.save, self.delivered)
+        if asyncio.get_running_loop().time() - self._saved_at >= self._save_interval:
+            await self._save()
         sink = self.sink.name
         self._metrics.audit_sink_records.labels(sink).inc(len(entries))
         self._metrics.audit_sink_lag.labels(sink).set(max(0, self._head - self.delivered))
+
+    async def _save(self) -> None:
+        """Persist the cursor (at most once a second while busy, and once caught up)."""
+        self._saved_at = asyncio.get_running_loop().time()
+        delivered = self.delivered
+        await asyncio.to_thread(self.cursor.save, delivered)
+        self.saved = delivered
 
     async def _idle(self) -> None:
         """Wait for new records, then linger so they arrive in batches, not one by one."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import socket
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from fastapi import APIRouter
@@ -25,6 +25,7 @@ from wardgate.audit.evidence import Evidence
 from wardgate.audit.journal import Journal
 from wardgate.audit.log import AuditLog, AuditUnavailable
 from wardgate.audit.pump import Sink, SinkPump
+from wardgate.audit.retention import Pruned, Pruner
 from wardgate.audit.sinks import FileSink, StoreSink
 from wardgate.audit.syslog import SyslogSink
 from wardgate.config.model import WardgateConfig
@@ -83,6 +84,35 @@ def make_recorder(
     )
 
 
+def journal_pruner(
+    audit_log: AuditLog,
+    pumps: list[SinkPump],
+    audit: AuditConfig,
+    metrics: Metrics,
+    log: EventLog,
+) -> Pruner:
+    """`audit.retention` as a task: what every sink has saved a cursor past may go,
+    and each deletion is sealed into the chain as a `journal_pruned` record."""
+    assert audit.retention is not None
+
+    def delivered() -> int:
+        return min((pump.saved for pump in pumps), default=audit_log.head_seq)
+
+    def record(pruned: Pruned) -> None:
+        audit_log.write("journal_pruned", asdict(pruned))
+
+    return Pruner(
+        audit_log.journal.directory,
+        max_age=audit.retention.max_age,
+        max_bytes=audit.retention.max_bytes,
+        delivered=delivered,
+        record=record,
+        metrics=metrics,
+        log=log,
+        interval=audit.retention.check_interval,
+    )
+
+
 @dataclass
 class EvidenceServices:
     evidence: Evidence
@@ -90,6 +120,7 @@ class EvidenceServices:
     recorder: Recorder | None = None
     pumps: list[SinkPump] = field(default_factory=list)
     readers: frozenset[str] = frozenset()
+    pruner: Pruner | None = None  # audit.retention
 
     @classmethod
     def from_config(
@@ -135,7 +166,10 @@ class EvidenceServices:
         evidence = Evidence(
             audit_log, recorder, max_statement_chars=audit.max_statement_chars, metrics=metrics
         )
-        return cls(evidence, audit_log, recorder, pumps)
+        pruner = None
+        if audit.retention is not None:
+            pruner = journal_pruner(audit_log, pumps, audit, metrics, log)
+        return cls(evidence, audit_log, recorder, pumps, pruner=pruner)
 
     async def start(self) -> None:
         """Recover the journal and start fsync, sinks and the recorder (raises OSError)."""
@@ -150,6 +184,8 @@ class EvidenceServices:
                 self.audit.on_append(pump.notify)
                 pump.announce(self.audit.head_seq)
                 await pump.start()
+            if self.pruner is not None:
+                await self.pruner.start()
         if self.recorder is not None:
             await self.recorder.start()
 
@@ -164,6 +200,8 @@ class EvidenceServices:
         return routes
 
     async def stop(self) -> None:
+        if self.pruner is not None:
+            await self.pruner.stop()
         if self.recorder is not None:
             await self.recorder.stop()
         if self.audit is not None:

@@ -94,6 +94,33 @@ def test_pump_retries_and_resumes_from_its_cursor(tmp_path: Path) -> None:
     assert 'wardgate_audit_sink_errors_total{sink="flaky"} 3.0' in metrics.exposition().decode()
 
 
+def test_a_caught_up_pump_saves_its_cursor_without_waiting_for_the_next_batch(
+    tmp_path: Path,
+) -> None:
+    """A burst delivered within the save interval is on disk once the pump is idle, so
+    a restart does not resend it and retention may prune behind it."""
+    log = journal_with(tmp_path, 30)
+    sink = FlakySink(failures=0)
+
+    async def run() -> None:
+        pump = SinkPump(sink, tmp_path / "journal", Metrics(), EventLog(), batch=10)
+        log.on_append(pump.notify)
+        pump.announce(log.head_seq)
+        await pump.start()
+        await pump_until(pump, 31)
+        deadline = asyncio.get_running_loop().time() + 5
+        while Cursor(tmp_path / "journal", "flaky").load() < 31:
+            assert asyncio.get_running_loop().time() < deadline, "cursor not saved"
+            await asyncio.sleep(0.01)
+        assert pump.saved == 31
+        task, pump._task = pump._task, None  # a crash: no orderly stop, no final save
+        assert task is not None
+        task.cancel()
+
+    asyncio.run(run())
+    assert Cursor(tmp_path / "journal", "flaky").load() == 31
+
+
 def test_file_sink_rotates_and_each_file_verifies(tmp_path: Path) -> None:
     journal_with(tmp_path, 50)
     entries = list(JournalReader(tmp_path / "journal"))
