@@ -30,6 +30,15 @@ class Authenticator:
         """Put a new static token list in force (configuration reload)."""
         self._static = static
 
+    @property
+    def verifiers(self) -> tuple[OidcVerifier, ...]:
+        return tuple(self._issuers.values())
+
+    def replace_oidc(self, oidc: Iterable[OidcVerifier]) -> None:
+        """Put a new set of issuers in force (configuration reload); a token of an
+        issuer no longer listed is refused from now on."""
+        self._issuers = {verifier.issuer: verifier for verifier in oidc}
+
     async def authenticate(self, credential: PresentedCredential) -> Identity:
         secret = credential.secret
         if not secret or len(secret) > MAX_TOKEN_CHARS:

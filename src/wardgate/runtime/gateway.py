@@ -84,6 +84,7 @@ class GatewayRuntime:
             self.identity.authenticator,
             self.log,
             audit=self.evidence.evidence,
+            issuers=self.identity,
         )
         self.reviews = build_review_service(
             config, self.state, self.metrics, self.log, audit=self.evidence.evidence

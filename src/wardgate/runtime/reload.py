@@ -1,29 +1,34 @@
-"""Reloading the configuration on SIGHUP: the policy and the static tokens, atomically.
+"""Reloading the configuration on SIGHUP: the policy, the static tokens and the OIDC
+issuers, atomically.
 
     SIGHUP ─▶ load_config(path) in a worker thread (same checks as `wardgate check`)
         ├─ any issue ─▶ log `reload_failed` (file:line: key: message each); nothing changes
-        └─ valid ─────▶ build the new RulePolicy ─▶ swap the token list and the policy
-                        ─▶ log `policy_reloaded` (old and new versions)
+        └─ valid ─────▶ build the new RulePolicy ─▶ swap the token list, the policy and
+                        the issuers ─▶ log `policy_reloaded` (old and new versions,
+                        the issuers that changed)
                         ─▶ log `reload_restart_required` for sections only a restart applies
 
-Both swaps are plain assignments on the event loop with no await between them, so
-every later decision sees the new policy and the new tokens together, and no
-decision ever sees half a policy. Open sessions keep their identity (authenticated
-at start-up) and get the new policy at their next command.
+The swaps are plain assignments on the event loop with no await between them, so
+every later decision sees the new policy, tokens and issuers together, and no
+decision ever sees half a policy. An unchanged issuer keeps its cached keys; a new
+or changed one fetches its keys in the background; a dropped one is closed a few
+seconds later. Open sessions keep their identity (authenticated at start-up) and get
+the new policy at their next command.
 
-Listeners, resources, TLS, admin, state, vault, OIDC issuers, audit and recording
-are built once at start-up: a change there is reported and needs a restart.
+Listeners, resources, TLS, admin, state, vault, audit, recording and the other
+`identity` keys are built once at start-up: a change there is reported and needs a
+restart.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
 from wardgate.config.loader import ConfigError, LoadedConfig, load_config
-from wardgate.config.model import WardgateConfig
+from wardgate.config.model import OidcIssuer, WardgateConfig
 from wardgate.eventlog import EventLog
 from wardgate.identity.authenticator import Authenticator
 from wardgate.identity.tokens import StaticTokenVerifier
@@ -32,13 +37,17 @@ from wardgate.policy.engine import PolicySwitch, RulePolicy
 
 #: Sections a reload applies; every other difference waits for a restart.
 RELOADABLE = frozenset({"policy"})
-#: Inside `identity`, only the static token list is reloaded.
-RELOADABLE_IDENTITY = frozenset({"tokens"})
+#: Inside `identity`, the static token list and the OIDC issuers are reloaded.
+RELOADABLE_IDENTITY = frozenset({"tokens", "oidc"})
 
 Loader = Callable[[Path], LoadedConfig]
 
 
-def restart_required(running: WardgateConfig, new: WardgateConfig) -> list[str]:
+def restart_required(
+    running: WardgateConfig,
+    new: WardgateConfig,
+    reloadable_identity: frozenset[str] = RELOADABLE_IDENTITY,
+) -> list[str]:
     """Dotted names of changed sections that only a restart would apply."""
     old_tree, new_tree = running.model_dump(mode="json"), new.model_dump(mode="json")
     changed = []
@@ -47,7 +56,7 @@ def restart_required(running: WardgateConfig, new: WardgateConfig) -> list[str]:
             continue
         before, after = old_tree.get(section), new_tree.get(section)
         if section == "identity":
-            changed += _changed_keys("identity", before or {}, after or {}, RELOADABLE_IDENTITY)
+            changed += _changed_keys("identity", before or {}, after or {}, reloadable_identity)
         elif before != after:
             changed.append(section)
     return changed
@@ -58,6 +67,12 @@ def _changed_keys(
 ) -> list[str]:
     keys = sorted((set(before) | set(after)) - skip)
     return [f"{prefix}.{key}" for key in keys if before.get(key) != after.get(key)]
+
+
+class IssuerReload(Protocol):
+    """Where the OIDC issuers are replaced (`wardgate.identity.issuers.IdentityServices`)."""
+
+    def replace_issuers(self, issuers: Iterable[OidcIssuer]) -> list[str]: ...
 
 
 class ReloadAudit(Protocol):
@@ -78,6 +93,7 @@ class ConfigReloader:
         log: EventLog,
         load: Loader = load_config,
         audit: ReloadAudit | None = None,
+        issuers: IssuerReload | None = None,  # None: issuer changes need a restart
     ) -> None:
         self._running = running
         self._current = running
@@ -87,6 +103,10 @@ class ConfigReloader:
         self._log = log
         self._load = load
         self._audit = audit
+        self._issuers = issuers
+        self._reloadable_identity = (
+            RELOADABLE_IDENTITY if issuers is not None else RELOADABLE_IDENTITY - {"oidc"}
+        )
         self._lock = asyncio.Lock()
 
     @property
@@ -126,8 +146,10 @@ class ConfigReloader:
         policy = RulePolicy(config.policy, loaded.version, self._classifier)
         tokens = StaticTokenVerifier(config.identity.tokens)
         old_version = self._policy.version
-        self._authenticator.replace_static(tokens)  # no await between the two swaps
+        self._authenticator.replace_static(tokens)  # no await between the swaps
         self._policy.swap(policy)
+        issuers = self._issuers
+        changed_issuers = [] if issuers is None else issuers.replace_issuers(config.identity.oidc)
         self._current = loaded
         self._log.emit(
             "policy_reloaded",
@@ -138,10 +160,12 @@ class ConfigReloader:
             config_version=loaded.config_version,
             rules=len(config.policy.rules),
             tokens=len(config.identity.tokens),
+            issuers=len(config.identity.oidc),
+            issuers_changed=changed_issuers,
         )
         if self._audit is not None:
             self._audit.policy_reloaded(old_version, loaded.version)
-        pending = restart_required(self._running.config, config)
+        pending = restart_required(self._running.config, config, self._reloadable_identity)
         if pending:
             self._log.emit(
                 "reload_restart_required",
