@@ -10,6 +10,7 @@ only that session's records (the sessions page shows them beside the recording).
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -43,19 +44,28 @@ def session_records(
     """Up to `limit` records of one session after `after`, and the last sequence read.
 
     Scans the journal forward (records carry their session id, the journal has no
-    index), so a caller pages with `next` like the unfiltered listing.
+    index), so a caller pages with `next` like the unfiltered listing. Only lines
+    whose bytes hold the session's canonical `"session":"ID"` member are parsed (a
+    record of that session must; a match elsewhere in a line is checked exactly).
     """
     reader = JournalReader(journal_dir, after)
+    needle = b'"session":' + json.dumps(session, ensure_ascii=False).encode("utf-8")
     found: list[dict[str, Any]] = []
     last = after
     while len(found) < limit and (entries := reader.read(MAX_LIMIT)):
         for entry in entries:
             last = entry.seq
-            if entry.record.get("session") == session:
+            if needle in entry.line and entry.record.get("session") == session:
                 found.append(entry.record)
                 if len(found) == limit:
                     break
     return found, last
+
+
+def page(journal_dir: Path, after: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+    """Up to `limit` records after `after` (blocking: finding `after` reads the segment)."""
+    entries = JournalReader(journal_dir, after).read(limit)
+    return [entry.record for entry in entries], entries[-1].seq if entries else after
 
 
 def audit_router(check: ReaderCheck, journal_dir: Path, instance: str) -> APIRouter:
@@ -74,8 +84,7 @@ def audit_router(check: ReaderCheck, journal_dir: Path, instance: str) -> APIRou
                 session_records, journal_dir, session, after, limit
             )
             return {"instance": instance, "records": records, "next": last}
-        entries = JournalReader(journal_dir, after).read(limit)
-        last = entries[-1].seq if entries else after
-        return {"instance": instance, "records": [e.record for e in entries], "next": last}
+        records, last = await asyncio.to_thread(page, journal_dir, after, limit)
+        return {"instance": instance, "records": records, "next": last}
 
     return router

@@ -44,3 +44,18 @@ def test_session_records_filters_and_pages(tmp_path: Path) -> None:
     more, _ = session_records(tmp_path / "audit", "a", last, 10)
     assert [r["n"] for r in more] == [5]
     assert session_records(tmp_path / "audit", "nobody", 0, 10)[0] == []
+
+
+def test_a_session_id_quoted_inside_another_record_is_not_a_match(tmp_path: Path) -> None:
+    """The byte pre-filter only decides what is parsed; the session field decides."""
+    journal = Journal(tmp_path / "audit")
+    log = AuditLog(journal, instance="t", fsync_interval=0)
+    log.open()
+    log.write("command", {"session": "b", "statement": 'SELECT \'"session":"a"\''})
+    log.write("command", {"session": "a", "statement": "SELECT 1"})
+    log.write("command", {"session": "a\u00e9", "statement": "SELECT 2"})
+    journal.close()
+    records, _ = session_records(tmp_path / "audit", "a", 0, 10)
+    assert [r["statement"] for r in records] == ["SELECT 1"]
+    accented, _ = session_records(tmp_path / "audit", "a\u00e9", 0, 10)
+    assert [r["statement"] for r in accented] == ["SELECT 2"]
