@@ -9,6 +9,7 @@ first 2 KiB; at most `frame_limit` frames).
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -57,7 +58,7 @@ def sessions_router(check: ReaderCheck, directory: Path | None) -> APIRouter:
         await check(authorization)
         if directory is None:
             return {"recording": False, "sessions": []}
-        found = list_sessions(directory)[:limit]
+        found = (await asyncio.to_thread(list_sessions, directory))[:limit]
         return {"recording": True, "sessions": [info.as_dict() for info in found]}
 
     @router.get("/api/sessions/{session_id}")
@@ -71,7 +72,10 @@ def sessions_router(check: ReaderCheck, directory: Path | None) -> APIRouter:
         if directory is None:
             raise HTTPException(404, "sessions are not recorded (no `recording` section)")
         try:
-            return session_detail(find_recording(directory, session_id), frames, frame_limit)
+            # Reading and decompressing a recording is blocking work: not on the loop
+            # that relays every session.
+            path = await asyncio.to_thread(find_recording, directory, session_id)
+            return await asyncio.to_thread(session_detail, path, frames, frame_limit)
         except (RecordingNotFound, FormatError, OSError) as exc:
             raise HTTPException(404, str(exc)) from None
 

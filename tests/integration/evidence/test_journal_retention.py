@@ -57,8 +57,15 @@ def test_the_journal_is_pruned_behind_the_sinks_and_still_verifies(
     assert cuts[0]["first_seq"] == 1
     # … but every sink has them all: the store, the JSONL file
     jsonl = gateway.dir / "audit.jsonl"
-    seqs = [json.loads(line)["seq"] for line in jsonl.read_text().splitlines()]
-    assert seqs[:head] == list(range(1, head + 1))
+
+    def delivered() -> list[int]:
+        return [json.loads(line)["seq"] for line in jsonl.read_text().splitlines()]
+
+    deadline = time.monotonic() + 10
+    while len(delivered()) < head:  # the file sink may still be catching up
+        assert time.monotonic() < deadline, "the file sink did not catch up"
+        time.sleep(0.1)
+    assert delivered()[:head] == list(range(1, head + 1))
 
     result = CliRunner().invoke(cli, ["audit", "verify", "-c", str(gateway.config_path)])
     assert result.exit_code == 0, result.output
