@@ -8,7 +8,9 @@ written is framed there and written to the transport once per read.
 
 The client's packets are handed to the relay one at a time (`on_command`, run
 inline with `eager` unless it really waits: a review hold). A command the relay
-forwards gets a `ResponseRelay`, which the upstream's reads feed packet by packet.
+forwards gets a `ResponseRelay`, which the upstream's reads feed packet by packet;
+in the rows of a result set with no masking and no row limit, a run of plain rows is
+passed through as the upstream framed it and only counted (`_pass_rows`).
 Until the command is done, whatever the client sends stays in its decoder, in
 order; the client is still read (a disconnect during a hold cancels the handler,
 and with it the review), up to `HELD_INPUT_LIMIT`. A full write buffer on one side
@@ -68,6 +70,7 @@ class Exchange:
         )
         self._client.pair(self._upstream)  # back-pressure both ways
         self.draining = False
+        self.pass_rows = True  # the bulk row lane (`_pass_rows`); off, rows go one by one
         self.deciding = False  # the relay waits for a decision (maybe a review hold)
         self._response: ResponseRelay | None = None  # the command's response in flight
         # A handler or a response end that had to wait (a review hold, a slow report):
@@ -247,6 +250,8 @@ class Exchange:
 
     async def _from_server(self) -> None:
         while (response := self._response) is not None and not self._closing.is_set():
+            if self.pass_rows and response.passes_rows and self._pass_rows(response):
+                continue
             try:
                 packet = self.up.poll()
             except MySQLProtocolError as exc:
@@ -259,6 +264,26 @@ class Exchange:
             elif out:
                 self._to_client(out)
         self._flush_client()
+
+    def _pass_rows(self, response: ResponseRelay) -> bool:
+        """Forward the run of plain rows at the head of the upstream's buffer as it was
+        framed, with no object per packet; False if there is none (what is not plainly
+        a row is left to `feed`). Only while both sides' sequence ids agree (they do
+        unless the gateway added or dropped a packet), so the frames are the bytes
+        `_to_client` would have framed; each payload is still tapped."""
+        if self.client.seq != self.up.seq:
+            return False
+        rows, starts = self.up.take_rows()
+        if not starts:
+            return False
+        self.client.write_framed(rows, len(starts))
+        response.count_rows(len(starts))
+        record, out = self.session.record, Direction.SERVER_TO_CLIENT
+        ends = starts[1:]
+        ends.append(len(rows))
+        for start, end in zip(starts, ends, strict=True):
+            record(out, rows[start + 4 : end])
+        return True
 
     async def _complete(self, response: ResponseRelay, final: bytes) -> None:
         """The outcome is reported before the client sees the response's last packet

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from wardgate.seam import MaskingPlan, ResultColumn, Session
 from wardgate_mysql.codec.commands import StmtPrepareOk
 from wardgate_mysql.codec.errors import MySQLProtocolError
-from wardgate_mysql.codec.response_state import Part, ResponseTracker
+from wardgate_mysql.codec.response_state import Part, Phase, ResponseTracker
 from wardgate_mysql.codec.responses import ErrPacket, OkPacket
 from wardgate_mysql.codec.resultset import ColumnDefinition41
 from wardgate_mysql.errcodes import ERRORS
@@ -101,6 +101,22 @@ class ResponseRelay:
     @property
     def done(self) -> bool:
         return self.tracker.done
+
+    @property
+    def passes_rows(self) -> bool:
+        """Rows may go through as they came (`count_rows`): the response is in the
+        rows of a result set, with no masking plan and no row limit on them."""
+        return (
+            self.tracker.phase is Phase.ROWS
+            and self.masker is None
+            and self.max_rows is None
+            and self._final is None
+        )
+
+    def count_rows(self, rows: int) -> None:
+        """`rows` row packets went through unchanged, as `feed` would have sent them
+        (only while `passes_rows`; the tracker stays in the row phase for rows)."""
+        self.summary.rows += rows
 
     def feed(self, payload: bytes) -> bytes:
         try:

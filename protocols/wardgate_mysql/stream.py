@@ -64,6 +64,12 @@ class PacketStream:
             self.seq = packet.next_seq
         return packet
 
+    def take_rows(self) -> tuple[bytes, list[int]]:
+        """`FrameDecoder.take_rows` at this stream's sequence id, which it advances."""
+        rows, starts = self.decoder.take_rows(self.seq)
+        self.seq = (self.seq + len(starts)) & 0xFF
+        return rows, starts
+
     def buffered(self) -> bool:
         return self.decoder.buffered > 0
 
@@ -124,6 +130,14 @@ class PacketStream:
         self._out.append(frame)
         self._out_size += len(frame)
         self.bytes_out += len(frame)
+
+    def write_framed(self, frames: bytes, count: int) -> None:
+        """Append `count` whole frames already numbered from this stream's sequence id
+        (rows passed through as the upstream framed them)."""
+        self._out.append(frames)
+        self._out_size += len(frames)
+        self.bytes_out += len(frames)
+        self.seq = (self.seq + count) & 0xFF
 
     async def write_soon(self, payload: bytes) -> None:
         """Write, flushing when enough is buffered to be worth a syscall."""

@@ -95,6 +95,40 @@ class FrameDecoder:
             return self._finish(chunk, seq)
         return None
 
+    def take_rows(self, seq: int) -> tuple[bytes, list[int]]:
+        """The run of plain row packets at the head of the buffer, still framed.
+
+        For a relay that forwards result rows as they came: the complete frames as
+        one ``bytes`` and the offset where each starts, taken out of the buffer. A
+        frame ends the run unless it is a whole packet (shorter than 0xFFFFFF, no
+        continuation pending), carries sequence id `seq` (then one more each), and
+        its payload starts with a byte below 0xFE: an EOF/OK terminator (0xFE), an
+        ERR (0xFF), an empty payload, a too-large one or a partial frame is left for
+        `next_packet`, which checks and classifies it as usual.
+        """
+        if self._first_seq >= 0:
+            return b"", []
+        buf = self._buffer
+        size = len(buf)
+        limit = min(self.max_payload + 1, MAX_PAYLOAD)
+        starts: list[int] = []
+        pos = 0
+        while size - pos > HEADER_SIZE:
+            length = buf[pos] | buf[pos + 1] << 8 | buf[pos + 2] << 16
+            end = pos + HEADER_SIZE + length
+            if not 0 < length < limit or buf[pos + 3] != seq or end > size:
+                break
+            if buf[pos + HEADER_SIZE] >= 0xFE:
+                break
+            starts.append(pos)
+            pos = end
+            seq = (seq + 1) & 0xFF
+        if not starts:
+            return b"", starts
+        rows = bytes(buf[:pos])
+        del buf[:pos]
+        return rows, starts
+
     def _check_frame(self, length: int, seq: int) -> None:
         if self._first_seq >= 0 and seq != (self._last_seq + 1) & 0xFF:
             raise SequenceError(
