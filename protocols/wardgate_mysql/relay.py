@@ -387,7 +387,10 @@ class Relay:
         """
         self.exchange.deciding = True
         try:
-            decision = await self.session.decide(command, on_hold=self._on_hold)
+            # The usual case needs no waiting: no coroutine for it (same decision).
+            decision = self.session.decide_now(command) or await self.session.decide(
+                command, on_hold=self._on_hold
+            )
         except Exception as exc:  # fail closed: a broken policy path denies
             self.session.event("decision_failed", error=type(exc).__name__)
             self._error(

@@ -386,6 +386,9 @@ class Relay:
 
     async def _decide(self, operation: str, sql: str) -> Decision:
         command = self._command(operation, sql)
+        decided = self._session.decide_now(command)  # the usual case: nothing to wait for
+        if decided is not None:
+            return decided
         self._deciding = True
         try:
             return await self._session.decide(command, on_hold=self._on_hold)
