@@ -70,6 +70,8 @@ _PORTAL_SUSPENDED = ord("s")
 _ERROR = ord("E")
 _READY = ord("Z")
 _PARAMETER_STATUS = ord("S")
+#: Frontend messages that go to the gate for a decision (`_route_frames` awaits them).
+_DECIDED = (Query, Parse)
 _ROW_FRAMES = (_DATA_ROW, _COPY_DATA)  # a COPY TO STDOUT row counts like a DataRow
 _STATUSES = frozenset(b"ITE")  # ReadyForQuery: idle, in a transaction, failed
 #: What `_track` looks at; every other backend frame passes as it is.
@@ -336,10 +338,19 @@ class Relay:
                 outgoing.append(frame.raw)
                 continue
             message = decode_frontend(frame)
-            if isinstance(message, Query | Parse | FunctionCall) and outgoing:
-                self._to_upstream(outgoing)  # forward what precedes a (maybe slow) decision
-                outgoing = []
-            replacement = await self._route(message)
+            if isinstance(message, _DECIDED):  # a decision, which may wait (a review)
+                if outgoing:
+                    self._to_upstream(outgoing)  # forward what precedes it meanwhile
+                    outgoing = []
+                if isinstance(message, Query):
+                    replacement: bytes | None = await self._query(message)
+                else:
+                    replacement = await self._parse(message)
+            else:
+                if isinstance(message, FunctionCall) and outgoing:
+                    self._to_upstream(outgoing)
+                    outgoing = []
+                replacement = self._route(message)
             if replacement is not None:
                 outgoing.append(replacement)
                 if self._masking is not None:
@@ -349,11 +360,8 @@ class Relay:
                 break
         return outgoing
 
-    async def _route(self, message: object) -> bytes | None:
-        if isinstance(message, Query):
-            return await self._query(message)
-        if isinstance(message, Parse):
-            return await self._parse(message)
+    def _route(self, message: object) -> bytes | None:
+        """Every message but Query and Parse: nothing here waits."""
         if isinstance(message, Bind):
             return self._bind(message)
         if isinstance(message, Execute):
