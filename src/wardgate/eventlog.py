@@ -20,7 +20,7 @@ Once a flush is scheduled, later lines from the same thread skip the running-loo
 lookup (on 3.11 it costs a `getpid` system call) while that loop is running.
 
 Lines are encoded without building the merged dict: a session's fields once
-(`BoundLog`), per-command pieces once per distinct value (`BoundLog.emit_members`,
+(`BoundLog`), per-command pieces once per distinct value (`BoundLog.writer`,
 used by gate/command_lines.py). Every path writes the text `json.dumps` writes for the
 merged record; the tests compare them byte for byte.
 """
@@ -90,7 +90,7 @@ quote = _encode_string
 def members(fields: dict[str, Any]) -> str:
     """`fields` as the members of a JSON object (`"k": v, …`, no braces), as `render` writes them.
 
-    For a caller that encodes a line's fixed part once and reuses it (`BoundLog.emit_members`).
+    For a caller that encodes a line's fixed part once and reuses it (`BoundLog.writer`).
     """
     return _encode_object(fields)[1:-1]
 
@@ -239,7 +239,7 @@ class BoundLog:
     read once, when bound).
     """
 
-    __slots__ = ("_encoded", "_fields", "_heads", "_log", "_merge")
+    __slots__ = ("_encoded", "_fields", "_log", "_merge")
 
     def __init__(self, log: EventLog, fields: dict[str, Any]) -> None:
         self._log = log
@@ -247,7 +247,6 @@ class BoundLog:
         # A bound `ts` takes the timestamp's place: such a log merges per line instead.
         self._merge = "ts" in fields
         self._encoded = "" if self._merge else members(self._fields)
-        self._heads: dict[tuple[str, str], str] = {}  # (event, level) → text after `ts`
 
     def enabled(self, level: str = "info") -> bool:
         return self._log.enabled(level)
@@ -263,54 +262,36 @@ class BoundLog:
             line = render(event, level, fields, self._encoded)
         log._enqueue(line, rank)
 
-    def emit_members(self, event: str, level: str, encoded: str) -> None:
-        """Write a line whose own fields are already encoded as object members.
-
-        `encoded` is `"k": v, …` (no braces) as `members` and `quote` write it, so the
-        line is what `emit(event, level, **fields)` writes for the same fields. None of
-        them may be `ts` or a bound field. The per-command lines use this to reuse the
-        encoded text of what repeats (gate/command_lines.py).
-        """
-        log = self._log
-        rank = LEVELS.get(level, 20)
-        if rank < log._threshold:
-            return
-        head = self._heads.get((event, level)) or self._head(event, level)
-        if encoded:
-            line = f'{{"ts": {timestamp_text(time.time())}{head}{encoded}}}\n'
-        else:  # the head ends with a separator, or is followed by nothing at all
-            line = f'{{"ts": {timestamp_text(time.time())}{head.removesuffix(", ")}}}\n'
-        log._enqueue(line, rank)
-
     def writer(self, event: str, level: str) -> Callable[[str], None]:
-        """`emit_members(event, level, ·)` as one function, for a line written per command.
+        """A function writing one `event` line at `level` from pre-encoded members.
 
-        Everything that is the same on every such line (level check, head) is settled
-        here, once; the function takes non-empty pre-encoded members.
+        It takes `"k": v, …` (no braces) as `members` and `quote` write it, and writes
+        what `emit(event, level, **fields)` writes for the same fields; none of them may
+        be `ts` or a bound field. Everything the same on every line (level check, the
+        head with the bound fields) is settled once, here: the per-command lines use it
+        (gate/command_lines.py).
         """
-        head = self._head(event, level)
+        if self._merge:
+            raise ValueError("a writer needs a log whose bound fields do not include ts")
+        quoted_level = _QUOTED.get(level) or _quote(level)
+        quoted_event = _QUOTED.get(event) or _quote(event)
+        bare = f', "level": {quoted_level}, "event": {quoted_event}'  # what follows `ts`
+        if self._encoded:
+            bare += ", " + self._encoded
+        head = bare + ", "
         log = self._log
         rank = LEVELS.get(level, 20)
         enqueue = log._enqueue
 
         def write(encoded: str) -> None:
             if rank >= log._threshold:
-                enqueue(f'{{"ts": {timestamp_text(time.time())}{head}{encoded}}}\n', rank)
+                stamp = timestamp_text(time.time())
+                if encoded:
+                    enqueue(f'{{"ts": {stamp}{head}{encoded}}}\n', rank)
+                else:
+                    enqueue(f'{{"ts": {stamp}{bare}}}\n', rank)
 
         return write
-
-    def _head(self, event: str, level: str) -> str:
-        """What follows `ts` on every line of one event and level, up to the line's own fields."""
-        if self._merge:
-            raise ValueError("emit_members needs a log whose bound fields do not include ts")
-        quoted_level = _QUOTED.get(level) or _quote(level)
-        quoted_event = _QUOTED.get(event) or _quote(event)
-        head = f', "level": {quoted_level}, "event": {quoted_event}, '
-        if self._encoded:
-            head += self._encoded + ", "
-        if len(self._heads) < 64:
-            self._heads[(event, level)] = head
-        return head
 
 
 _logs: weakref.WeakSet[EventLog] = weakref.WeakSet()

@@ -135,20 +135,20 @@ def test_a_bound_log_writes_what_the_merged_emit_writes(
     ],
     ids=["fields", "no-fields", "nothing-bound", "nothing"],
 )
-def test_pre_encoded_members_write_what_emit_writes(
+def test_a_writer_writes_what_emit_writes(
     bound: dict[str, Any], fields: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(time, "time", lambda: 1795641212.123456)
     emitted, encoded = io.StringIO(), io.StringIO()
     EventLog(emitted).bind(**bound).emit("command_done", **fields)
-    EventLog(encoded).bind(**bound).emit_members("command_done", "info", members(fields))
+    EventLog(encoded).bind(**bound).writer("command_done", "info")(members(fields))
     assert encoded.getvalue() == emitted.getvalue()
     assert quote('é "q"\n') == json.dumps('é "q"\n', ensure_ascii=False)
 
 
-def test_pre_encoded_members_need_a_log_without_a_bound_ts() -> None:
+def test_a_writer_needs_a_log_without_a_bound_ts() -> None:
     with pytest.raises(ValueError, match="ts"):
-        EventLog(io.StringIO()).bind(ts="mine").emit_members("x", "info", "")
+        EventLog(io.StringIO()).bind(ts="mine").writer("x", "info")
 
 
 def test_a_bound_log_keeps_the_level_threshold() -> None:
