@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from wardgate.eager import eager
-from wardgate.endpoint import Endpoint
+from wardgate.endpoint import Endpoint, take_over
 from wardgate.expiry import schedule_expiry
 from wardgate.seam import Direction, MaskingPlan, Session
 from wardgate_mysql.codec.errors import MySQLProtocolError
@@ -92,7 +92,8 @@ class Exchange:
         """
         expiry = schedule_expiry(self.session.ends_at, self._expired)
         try:
-            self._attach()
+            # The client's decoder may hold packets from the handshake already.
+            take_over(self._upstream, self._client, feed_client_always=True)
             await self._closing.wait()
         finally:
             if expiry is not None:
@@ -107,18 +108,6 @@ class Exchange:
         if self._ended_by is not None:
             raise self._ended_by
         return self.end_reason
-
-    def _attach(self) -> None:
-        """Take both transports over; handle what the handshake's streams had buffered."""
-        upstream_buffered, upstream_ended = self._upstream.attach()
-        client_buffered, client_ended = self._client.attach()
-        if upstream_buffered:
-            self._server_data(upstream_buffered)
-        if upstream_ended:
-            self._upstream_lost(None)
-        self._client_data(client_buffered)  # the decoder may hold packets already
-        if client_ended:
-            self._client_lost(None)
 
     def drain(self) -> None:
         """Graceful shutdown: end now if idle, else once the current command is done."""

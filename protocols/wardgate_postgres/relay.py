@@ -21,7 +21,7 @@ import contextlib
 from collections.abc import Callable, Mapping, Sequence
 
 from wardgate.eager import eager
-from wardgate.endpoint import Endpoint
+from wardgate.endpoint import Endpoint, take_over
 from wardgate.expiry import schedule_expiry
 from wardgate.seam import Command, Decision, Direction, GateError, HoldNotice, Outcome, Session
 from wardgate_postgres import sqlstate
@@ -147,7 +147,7 @@ class Relay:
         """Relay until either side ends; returns why it ended."""
         expiry = schedule_expiry(self._session.ends_at, self._expired)
         try:
-            self._attach()
+            take_over(self._upstream, self._client)
             await self._closing.wait()
         except asyncio.CancelledError:
             self.cut = not self.tracker.idle
@@ -173,19 +173,6 @@ class Relay:
                 with contextlib.suppress(Exception):
                     await self._session.report(outcome)
         return self.end_reason
-
-    def _attach(self) -> None:
-        """Take both transports over; handle what the handshake's streams had buffered."""
-        upstream_buffered, upstream_ended = self._upstream.attach()
-        client_buffered, client_ended = self._client.attach()
-        if upstream_buffered:
-            self._server_data(upstream_buffered)
-        if upstream_ended:
-            self._upstream_lost(None)
-        if client_buffered:
-            self._client_data(client_buffered)
-        if client_ended:
-            self._client_lost(None)
 
     def _log_failures(self, results: Sequence[object]) -> None:
         """A handler that died of a bug ends the session; say so instead of ending silently."""

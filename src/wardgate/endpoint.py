@@ -118,3 +118,21 @@ class Endpoint(asyncio.Protocol):
     def resume_writing(self) -> None:
         if self.peer is not None:
             self.peer.resume("peer-writes")
+
+
+def take_over(upstream: Endpoint, client: Endpoint, *, feed_client_always: bool = False) -> None:
+    """Attach both sides of a relay after a stream handshake, then hand each its
+    callbacks for what the handshake's streams had buffered: the upstream's bytes and
+    end first, then the client's. An empty upstream read is never fed;
+    `feed_client_always` feeds the client's even when empty (a relay whose client
+    decoder may already hold whole packets from the handshake: MySQL)."""
+    upstream_buffered, upstream_ended = upstream.attach()
+    client_buffered, client_ended = client.attach()
+    if upstream_buffered:
+        upstream._on_data(upstream_buffered)
+    if upstream_ended:
+        upstream._on_lost(None)
+    if client_buffered or feed_client_always:
+        client._on_data(client_buffered)
+    if client_ended:
+        client._on_lost(None)

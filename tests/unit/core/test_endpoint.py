@@ -8,7 +8,7 @@ import socket
 import pytest
 import uvloop
 
-from wardgate.endpoint import Endpoint
+from wardgate.endpoint import Endpoint, take_over
 
 LOOPS = ["asyncio", "uvloop"]  # `serve` runs on uvloop; plain asyncio must work too
 
@@ -126,5 +126,46 @@ def test_paired_sides_push_back_on_each_other(loop_kind: str) -> None:
             writer.close()
             await writer.wait_closed()
             peer.close()
+
+    run(loop_kind, main())
+
+
+@pytest.mark.parametrize("loop_kind", LOOPS)
+@pytest.mark.parametrize("feed_client_always", [False, True])
+def test_take_over_replays_the_handshakes_leftovers_upstream_first(
+    loop_kind: str, feed_client_always: bool
+) -> None:
+    """Buffered upstream bytes and its end, then the client's (empty only on request)."""
+
+    async def main() -> None:
+        up_reader, up_writer, up_peer = await stream_pair()
+        cl_reader, cl_writer, cl_peer = await stream_pair()
+        loop = asyncio.get_running_loop()
+        await loop.sock_sendall(up_peer, b"greeting|rows")
+        assert await up_reader.readexactly(9) == b"greeting|"
+        up_peer.shutdown(socket.SHUT_WR)  # the upstream ended during the handshake
+        await asyncio.sleep(0.01)
+        events: list[tuple[str, object]] = []
+        upstream = Endpoint(
+            up_reader,
+            up_writer,
+            lambda d: events.append(("server", d)),
+            lambda e: events.append(("server_end", e)),
+        )
+        client = Endpoint(
+            cl_reader,
+            cl_writer,
+            lambda d: events.append(("client", d)),
+            lambda e: events.append(("client_end", e)),
+        )
+        take_over(upstream, client, feed_client_always=feed_client_always)
+        expected: list[tuple[str, object]] = [("server", b"rows"), ("server_end", None)]
+        if feed_client_always:
+            expected.append(("client", b""))
+        assert events == expected
+        for writer in (up_writer, cl_writer):
+            writer.close()
+        up_peer.close()
+        cl_peer.close()
 
     run(loop_kind, main())
