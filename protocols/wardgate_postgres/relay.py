@@ -81,6 +81,8 @@ _TRACKED = frozenset(
 #: Command attribute value: the server may lex with either value (classify both ways).
 EITHER = "either"
 STANDARD_STRINGS = "standard_conforming_strings"
+#: A command's attributes per setting value, shared: commands are read, never changed.
+_ATTRIBUTES: dict[str, Mapping[str, str]] = {}
 
 
 class ClientGone(Exception):
@@ -371,13 +373,12 @@ class Relay:
         # Behind a command that may still change standard_conforming_strings (its
         # ParameterStatus not seen yet), the server may lex either way: say so.
         settings = EITHER if self.tracker.unsettled else self._standard_strings
-        return Command(
-            operation=operation,
-            text=sql,
-            dialect=DIALECT,
-            database=self._database,
-            attributes={STANDARD_STRINGS: settings},
-        )
+        attributes = _ATTRIBUTES.get(settings)
+        if attributes is None:
+            attributes = {STANDARD_STRINGS: settings}
+            if len(_ATTRIBUTES) < 16:  # the server reports on, off (or garbage, bounded)
+                _ATTRIBUTES[settings] = attributes
+        return Command(operation, sql, DIALECT, self._database, attributes)
 
     async def _decide(self, operation: str, sql: str) -> Decision:
         command = self._command(operation, sql)

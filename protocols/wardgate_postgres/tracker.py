@@ -19,9 +19,8 @@ for a genuine permission error, and client and server agree on transaction state
 from __future__ import annotations
 
 import secrets
-import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from wardgate.seam import Outcome
 
@@ -44,7 +43,6 @@ class Pending:
     kind: str
     command_id: str
     refusal: bytes = b""  # ErrorResponse frame to show instead of the substitute's error
-    started: float = field(default_factory=time.monotonic)
     rows: int = 0
     bytes_out: int = 0
     status: str = ""

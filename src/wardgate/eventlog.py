@@ -7,9 +7,13 @@ fields and no caller formats them).
 Theory of operation. With the audit journal off, every command writes two lines
 (`command`, `command_done`); each cost a `write` syscall of its own on top of its
 encoding. So lines emitted while an event loop runs in the emitting thread are
-buffered and written together by one callback the loop runs on its next
-iteration (`call_soon`, scheduled when the buffer goes from empty to non-empty): a
-line reaches the stream one loop iteration after it was emitted, in emit order.
+buffered and written together by one callback the loop runs later, scheduled when
+the buffer goes from empty to non-empty: `flush_interval` seconds later
+(`call_later`; `wardgate serve` uses `logging.flush_interval`, 10 ms by default) or,
+with an interval of 0, on the loop's next iteration (`call_soon`). Lines reach the
+stream in emit order. Under load a write per loop iteration was a system call (and
+a file-time update) every two or three commands; a write per interval is one per
+hundreds of commands.
 Everything else is written at once, after whatever is buffered, so the order holds:
 lines at `warning` and above, lines emitted with no running loop (start-up, worker
 threads, other commands), and a buffer past `MAX_BUFFERED` characters. `flush()`
@@ -141,9 +145,12 @@ def render(event: str, level: str, fields: dict[str, Any], bound: str = "") -> s
 
 
 class EventLog:
-    def __init__(self, stream: TextIO | None = None, level: str = "info") -> None:
+    def __init__(
+        self, stream: TextIO | None = None, level: str = "info", flush_interval: float = 0.0
+    ) -> None:
         self._stream = stream if stream is not None else sys.stderr
         self._threshold = LEVELS.get(level, 20)
+        self._flush_interval = flush_interval  # 0: write on the loop's next iteration
         self._lock = threading.RLock()  # re-entrant: a stream or handler that logs can't deadlock
         self._lines: list[str] = []
         self._size = 0  # characters in `_lines`
@@ -200,11 +207,14 @@ class EventLog:
             self._write()
 
     def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Ask `loop` to flush on its next iteration (lock held)."""
+        """Ask `loop` to flush after the interval or on its next iteration (lock held)."""
         if self._scheduled is not None:
             self._write()  # a flush waits on another loop, which may never run it again
         try:
-            loop.call_soon(self._flush_scheduled, loop)
+            if self._flush_interval > 0:
+                loop.call_later(self._flush_interval, self._flush_scheduled, loop)
+            else:
+                loop.call_soon(self._flush_scheduled, loop)
         except RuntimeError:  # the loop is closing
             self._write()
             return

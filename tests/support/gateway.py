@@ -112,8 +112,11 @@ def gateway_config(
     config.update(extra)
     # Without a policy wardgate denies everything; protocol tests want pass-through.
     config.setdefault("policy", {"default": "allow"})
-    # Every line, routine per-command lines (debug with the audit journal on) included.
-    config.setdefault("logging", {"level": "debug"})
+    # Every line, routine per-command lines (debug with the audit journal on) included,
+    # written on the loop's next turn rather than batched for `flush_interval` (10 ms):
+    # tests read the log right after the command. The batching itself is tested in
+    # tests/integration/postgres/test_log_batching.py.
+    config.setdefault("logging", {"level": "debug", "flush_interval": 0})
     return config
 
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from wardgate.audit.config import AuditConfig
+from wardgate.audit.config import AuditConfig, Seconds
 from wardgate.masking.config import MaskingRule, check_rules
 from wardgate.policy.model import PolicyConfig
 from wardgate.recording.config import RecordingConfig
@@ -276,6 +276,9 @@ class LimitsConfig(Strict):
 class LoggingConfig(Strict):
     level: str = "info"
     max_statement_chars: Annotated[int, Field(ge=0)] = 2000
+    # How long a routine line may wait to be written with the ones after it (0: on the
+    # event loop's next iteration). Warnings and errors are written at once.
+    flush_interval: Seconds = 0.01
 
 
 class WardgateConfig(Strict):

@@ -53,7 +53,8 @@ class GatewayRuntime:
         self._loaded = loaded
         self._plugins = plugins or PluginRegistry()
         self.metrics = metrics or Metrics()
-        self.log = log or EventLog(level=loaded.config.logging.level)
+        logging = loaded.config.logging
+        self.log = log or EventLog(level=logging.level, flush_interval=logging.flush_interval)
         self.health = HealthState()
         self._listeners: list[ResourceListener] = []
         self._admin: AdminServer | None = None

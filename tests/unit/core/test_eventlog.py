@@ -194,6 +194,35 @@ def test_in_a_loop_lines_are_written_together_on_the_next_iteration() -> None:
     assert numbers == [0, 1, 2, 3, 4, None]
 
 
+def test_with_a_flush_interval_lines_wait_for_it_and_go_out_in_one_write() -> None:
+    """`logging.flush_interval`: a routine line waits up to the interval, not one turn."""
+    stream = CountingStream()
+    log = EventLog(stream, flush_interval=0.3)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        log.emit("command", n=0)
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert stream.getvalue() == ""  # several iterations later, still buffered
+        log.emit("command", n=1)
+        await asyncio.sleep(0.02)
+        assert stream.getvalue() == ""  # 20 ms in: still within the interval
+        await asyncio.sleep(0.6)
+        assert loop.time() - started >= 0.3
+        assert events(stream) == ["command", "command"]
+        assert stream.writes == 1  # both lines, one write
+        log.emit("command_done")
+        log.emit("trouble", level="warning")  # at once, after what is buffered
+        assert events(stream)[2:] == ["command_done", "trouble"]
+        log.emit("late")
+        await asyncio.sleep(0.6)
+        assert events(stream)[-1] == "late"
+
+    asyncio.run(main())
+
+
 def test_lines_from_the_loops_thread_join_the_scheduled_flush_and_keep_their_order() -> None:
     """Once a flush is scheduled, later lines skip the running-loop lookup, not the order."""
     stream = CountingStream()
