@@ -137,6 +137,7 @@ def test_openai_stream_secret_split_across_events_is_masked(
         "x_chunk": 3,
         "messages": [{"role": "user", "content": f"say:the key is {AWS}, keep it"}],
     }
+    start = len(http_gateway.events())
     with logged.stream("POST", "/v1/chat/completions", json=body) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         lines = [line for line in response.iter_lines() if line.startswith("data: ")]
@@ -147,9 +148,10 @@ def test_openai_stream_secret_split_across_events_is_masked(
         for choice in json.loads(line[6:])["choices"]
     )
     assert text == "the key is ****, keep it"
-    calls = [e for e in _events(http_gateway, "llm_call") if e.get("stream")]
-    assert calls, "no llm_call evidence"
-    last = calls[-1]
+    # the evidence line follows the stream's end (it may still be on its way)
+    last = http_gateway.wait_for_event(
+        lambda e: e.get("event") == "llm_call" and bool(e.get("stream")), start=start
+    )
     assert last["model"] == "gpt-test"
     assert last["finish_reason"] == "stop"
     assert last["usage"]["total_tokens"] > 0
@@ -164,13 +166,15 @@ def test_anthropic_messages_evidence(http_gateway: Gateway, http_token: Token) -
         "max_tokens": 10,
         "messages": [{"role": "user", "content": "hi"}],
     }
+    start = len(http_gateway.events())
     reply = httpx.post(url, json=body, headers=headers).json()
     assert reply["stop_reason"] == "end_turn"
-    evidence = [
-        e for e in _events(http_gateway, "llm_call") if e.get("api") == "anthropic.messages"
-    ]
-    assert evidence[-1]["usage"] == {"input_tokens": 9, "output_tokens": 7}
-    assert evidence[-1]["finish_reason"] == "end_turn"
+    evidence = http_gateway.wait_for_event(
+        lambda e: e.get("event") == "llm_call" and e.get("api") == "anthropic.messages",
+        start=start,
+    )
+    assert evidence["usage"] == {"input_tokens": 9, "output_tokens": 7}
+    assert evidence["finish_reason"] == "end_turn"
 
 
 def test_secret_in_prompt_masked_or_denied(http_gateway: Gateway, http_token: Token) -> None:
