@@ -40,7 +40,8 @@ def test_boundaries_at_every_split() -> None:
         tracker.feed(stream[:cut])
         assert tracker.at_boundary == (cut == 0 or cut in ends), cut
         tracker.feed(stream[cut:])
-        assert tracker.at_boundary and tracker.saw_close
+        assert tracker.at_boundary
+        assert tracker.saw_close
 
 
 def test_byte_by_byte() -> None:
@@ -49,7 +50,8 @@ def test_byte_by_byte() -> None:
         for i in range(len(frame_bytes)):
             assert tracker.at_boundary == (i == 0)
             tracker.feed(frame_bytes[i : i + 1])
-    assert tracker.at_boundary and not tracker.saw_close
+    assert tracker.at_boundary
+    assert not tracker.saw_close
 
 
 def test_close_frame_to_the_agent_is_unmasked() -> None:
@@ -64,10 +66,12 @@ def test_close_frame_to_the_upstream_is_masked() -> None:
     assert bytes(b ^ key[i % 4] for i, b in enumerate(body)) == b"\x03\xf0token expired"
     tracker = FrameTracker()
     tracker.feed(data)
-    assert tracker.at_boundary and tracker.saw_close
+    assert tracker.at_boundary
+    assert tracker.saw_close
 
 
 @pytest.mark.parametrize("reason", ["r" * 200, ""])
 def test_close_frame_fits_a_control_frame(reason: str) -> None:
     data = close_frame(POLICY_VIOLATION, reason, masked=False)
-    assert data[1] <= 125 and len(data) == 2 + data[1]
+    assert data[1] <= 125
+    assert len(data) == 2 + data[1]
