@@ -197,6 +197,18 @@ def test_a_websocket_is_closed_with_1008_when_its_token_expires(
     )
 
 
+def test_a_request_still_waiting_for_its_answer_gets_401_at_expiry(
+    expiring: Gateway, issuer: OidcIssuer
+) -> None:
+    token, expires = short_token(issuer, "slow-expiring")
+    url = base_url(expiring, "api") + "/api/slow?seconds=8"
+    response = httpx.get(url, headers=bearer(token), timeout=30)
+    assert expires <= time.time() < expires + SLACK
+    assert response.status_code == 401
+    assert response.json()["error"]["type"] == "token_expired"
+    assert session_end(expiring, "slow-expiring")["reason"] == "token expired"
+
+
 def test_a_token_past_exp_within_leeway_gets_401(expiring: Gateway, issuer: OidcIssuer) -> None:
     """The token verifies (`leeway`), but its session's end has passed: nothing goes
     upstream."""
