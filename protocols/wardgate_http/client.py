@@ -149,6 +149,12 @@ class ClientSide:
             return True
         return False
 
+    def abort(self) -> None:
+        """Close the connection now, dropping what is still queued for the agent (what
+        the kernel holds already is delivered): a pending read ends, a pending send
+        returns and the next one fails."""
+        self.writer.transport.abort()
+
     async def close(self) -> None:
         with contextlib.suppress(Exception):
             self.writer.close()

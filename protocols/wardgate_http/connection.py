@@ -10,6 +10,14 @@ expired or revoked token stops at the next request, and one connection can never
 mix two identities under one session. A refusal is answered as JSON, counted by
 the gate (and recorded on the session when there is one); the connection stays
 usable unless the request could not be read to its end.
+
+With `identity.end_sessions_at_expiry` a session has an end (`Session.ends_at`, the
+`exp` of the token that opened it). A request presenting another token of the same
+identity opens a new session (so a session never outlives the token in use), and
+at the end the connection ends with reason `token expired`: idle, it is closed; an
+exchange in flight is cut by its relay (`Relay.expire`: a response stops where it
+is, a WebSocket gets a Close frame); anything else still holding the connection a
+moment later (a stalled agent, a request body being read) is cut then.
 """
 
 from __future__ import annotations
@@ -17,10 +25,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import h11
 
+from wardgate.expiry import schedule_expiry
 from wardgate.seam import ClientInfo, GateError, Identity, PresentedCredential, Session
 from wardgate_http.client import ClientGone, ClientSide
 from wardgate_http.errors import HttpRefusal, gate_reply, refusal
@@ -32,6 +42,9 @@ if TYPE_CHECKING:
     from wardgate_http.listener import HttpListener
 
 log = logging.getLogger("wardgate.http")
+
+EXPIRED = "token expired"
+CUT_GRACE = 1.0  # seconds an exchange gets after expiry to end by itself before the cut
 
 
 class HttpConnection:
@@ -51,6 +64,9 @@ class HttpConnection:
         self._opened_at = 0.0
         self.renew = False  # re-lease the upstream credential before the next request
         self.upstream: UpstreamConnection | None = None
+        self.expired = False  # the current session's token expired
+        self.on_expiry: Callable[[], None] | None = None  # the relay in flight ends itself
+        self._timers: list[asyncio.TimerHandle] = []
 
     @property
     def idle(self) -> bool:
@@ -63,6 +79,8 @@ class HttpConnection:
         except ClientGone as exc:
             reason = str(exc)
         finally:
+            self._disarm()
+            reason = EXPIRED if self.expired else reason
             if self.upstream is not None:
                 self.upstream.close()
             if self.session is not None:
@@ -110,22 +128,67 @@ class HttpConnection:
             if self._reusable(identity):
                 assert self.session is not None
                 return self.session
-            await self._close_session("identity changed" if self.session else "")
+            await self._close_session(self._replaced_because(identity))
             self.session = await self.gate.open_session(identity, info, "")
         except GateError as exc:
             raise HttpRefusal(gate_reply(exc), "gate") from None
         self._identity, self._opened_at, self.renew = identity, time.monotonic(), False
+        self._arm(self.session)
         return self.session
 
     def _reusable(self, identity: Identity) -> bool:
         if self.session is None or self.renew or self._identity != identity:
             return False
+        ends_at = self.session.ends_at
+        if ends_at is not None and ends_at != identity.expires_at:
+            return False  # another token: the session ends with the token in use
         return time.monotonic() - self._opened_at < self.settings.session_max_age
 
+    def _replaced_because(self, identity: Identity) -> str:
+        if self.session is None:
+            return ""
+        if self._identity != identity:
+            return "identity changed"
+        return EXPIRED if self.expired else "credential renewed"
+
     async def _close_session(self, reason: str) -> None:
+        self._disarm()
         if self.session is not None:
             session, self.session = self.session, None
             await session.close(reason or "credential renewed")
+
+    # -- token expiry (`identity.end_sessions_at_expiry`) --------------------------------
+
+    def _arm(self, session: Session) -> None:
+        self.expired = False
+        timer = schedule_expiry(session.ends_at, self._expire)
+        if timer is not None:
+            self._timers.append(timer)
+
+    def _disarm(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
+
+    def _expire(self) -> None:
+        """The session's token expired: end the connection with reason `token expired`."""
+        self.expired = True
+        if self.client.idle:
+            self.client.abort()  # waiting for a request head: nothing to say, just close
+            return
+        if self.on_expiry is not None:
+            self.on_expiry()
+        elif self.upstream is not None:
+            self.upstream.abort()
+        loop = asyncio.get_running_loop()
+        self._timers.append(loop.call_later(CUT_GRACE, self.client.abort))
+
+    def ended(self, session: Session) -> bool:
+        """Whether `session` is past its end (the timer may not have run yet)."""
+        ends_at = session.ends_at
+        if ends_at is not None and ends_at <= time.time():
+            self.expired = True
+        return self.expired
 
     # -- refusals ------------------------------------------------------------------------
 

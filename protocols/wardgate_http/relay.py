@@ -7,6 +7,13 @@ chunk is released as soon as the filter lets it go. The outcome (and the LLM
 evidence) is reported before the last chunk is released. A reused upstream
 connection that turns out closed is retried once on a new one, when the request
 body was not streamed yet.
+
+When the session's token expires (`identity.end_sessions_at_expiry`) the connection
+aborts the upstream connection, which ends whatever the relay waits for upstream;
+the relay then sends nothing more: a response not begun is answered 401
+`token_expired`, a streaming one stops where it is (no terminating chunk, short of
+its Content-Length) and its outcome carries the error `token expired`; a WebSocket
+tunnel gets Close frames (1008) both ways instead (`_expire_tunnel`).
 """
 
 from __future__ import annotations
@@ -19,16 +26,21 @@ import h11
 
 from wardgate.seam import Decision, Direction, Outcome
 from wardgate_http.body import BodyFilter, Passthrough, response_filter, rewrites
-from wardgate_http.errors import refusal
+from wardgate_http.client import ClientGone
+from wardgate_http.errors import ErrorReply, refusal
 from wardgate_http.headers import client_headers, header, is_json, upstream_headers
 from wardgate_http.jsonstream import JsonStreamMasker, MaskingError, TextStreamMasker
 from wardgate_http.target import Target
 from wardgate_http.upstream import UpstreamConnection, UpstreamError, connect
+from wardgate_http.wsframe import POLICY_VIOLATION, FrameTracker, close_frame
 
 if TYPE_CHECKING:
     from wardgate_http.exchange import Exchange
 
 PIPE_SIZE = 64 * 1024
+EXPIRED = "token expired"
+EXPIRED_MESSAGE = "wardgate: the token that authorised this request expired"
+CLOSE_WAIT = 0.5  # seconds the agent has to answer a Close frame before the cut
 
 
 class Relay:
@@ -45,13 +57,20 @@ class Relay:
         self.masker = exchange.body_masker(response=True)
         self.request_masker = exchange.body_masker(response=False)
         self._request_body: BodyFilter | None = self._request_filter()
+        self._frames: dict[Direction, FrameTracker] = {}  # an upgraded connection's
 
     async def run(self) -> bool:
         self.client.tap = lambda data: self.session.record(Direction.SERVER_TO_CLIENT, data)
+        if self.conn.ended(self.session):  # expired while the request was read or decided
+            await self._fail(401, "token_expired", EXPIRED_MESSAGE, EXPIRED)
+            return False
         try:
             upstream, response = await self._request()
         except UpstreamError as exc:
-            await self._fail(exc.status, "upstream_error", f"wardgate: {exc.message}")
+            if self.conn.expired:
+                await self._fail(401, "token_expired", EXPIRED_MESSAGE, EXPIRED)
+            else:
+                await self._fail(exc.status, "upstream_error", f"wardgate: {exc.message}")
             return False
         try:
             return await self._respond(upstream, response)
@@ -223,6 +242,8 @@ class Relay:
         try:
             while True:
                 data, ended = await upstream.next_body(self.settings.response_timeout)
+                if self.conn.expired:
+                    break  # what came after the token's end is not relayed
                 await self._send(body.feed(data))
                 if ended:
                     await self._send(body.close())
@@ -230,10 +251,26 @@ class Relay:
                     await self.client.send(h11.EndOfMessage())
                     return True
         except (UpstreamError, MaskingError) as exc:
-            await self._finish(status, str(exc))
-            upstream.close()
-            self.conn.upstream = None
-            return False  # the agent sees a truncated body and a closed connection
+            if not self.conn.expired:
+                await self._finish(status, str(exc))
+                upstream.close()
+                self.conn.upstream = None
+                return False  # the agent sees a truncated body and a closed connection
+        except ClientGone:
+            if self.conn.expired:  # cut while waiting on a slow agent
+                await self._cut(upstream, status)
+            raise
+        await self._cut(upstream, status)
+        return False
+
+    async def _cut(self, upstream: UpstreamConnection, status: int) -> None:
+        """The token expired mid-response: evidence, then the connection ends unfinished."""
+        upstream.close()
+        self.conn.upstream = None
+        self.session.event(
+            "token_expired", level="warning", command_id=self.decision.command_id, cut=True
+        )
+        await self._finish(status, EXPIRED)
 
     async def _send(self, data: bytes) -> None:
         if data:
@@ -263,18 +300,25 @@ class Relay:
     def _literals(self) -> tuple[str, ...]:
         return self.x.literals.values
 
-    async def _fail(self, status: int, kind: str, message: str) -> None:
+    async def _fail(self, status: int, kind: str, message: str, error: str = "") -> None:
         await self.session.report(
-            Outcome(self.decision.command_id, error=message, status=str(status))
+            Outcome(self.decision.command_id, error=error or message, status=str(status))
         )
-        self.conn.gate.refuse(self.conn.info, message, "upstream")
-        self.session.event(
-            "upstream_failed", level="error", command_id=self.decision.command_id, reason=message
-        )
+        if error == EXPIRED:
+            self.session.event(
+                "token_expired", level="warning", command_id=self.decision.command_id, cut=False
+            )
+        else:
+            self.conn.gate.refuse(self.conn.info, message, "upstream")
+            self.session.event(
+                "upstream_failed",
+                level="error",
+                command_id=self.decision.command_id,
+                reason=message,
+            )
         if self.client.can_reply():
-            from wardgate_http.errors import ErrorReply
-
-            await self.client.reply(ErrorReply(status, kind, message, close=True))
+            headers = (("www-authenticate", 'Bearer realm="wardgate"'),) if status == 401 else ()
+            await self.client.reply(ErrorReply(status, kind, message, close=True, headers=headers))
 
     # -- upgrades ------------------------------------------------------------------------
 
@@ -295,14 +339,19 @@ class Relay:
         await self._finish(101, "")
         client_rest, _ = self.client.conn.trailing_data
         upstream_rest, _ = upstream.conn.trailing_data
-        await asyncio.gather(
-            self._pipe(
-                self.client.reader, upstream.writer, client_rest, Direction.CLIENT_TO_SERVER
-            ),
-            self._pipe(
-                upstream.reader, self.client.writer, upstream_rest, Direction.SERVER_TO_CLIENT
-            ),
-        )
+        self._frames = {d: FrameTracker() for d in Direction}
+        self.conn.on_expiry = lambda: self._expire_tunnel(upstream)
+        try:
+            await asyncio.gather(
+                self._pipe(
+                    self.client.reader, upstream.writer, client_rest, Direction.CLIENT_TO_SERVER
+                ),
+                self._pipe(
+                    upstream.reader, self.client.writer, upstream_rest, Direction.SERVER_TO_CLIENT
+                ),
+            )
+        finally:
+            self.conn.on_expiry = None
         return False
 
     async def _pipe(
@@ -312,15 +361,51 @@ class Relay:
         first: bytes,
         direction: Direction,
     ) -> None:
-        data = first
+        data, frames = first, self._frames[direction]
         with contextlib.suppress(OSError, asyncio.IncompleteReadError, TimeoutError):
-            while True:
+            while not self.conn.expired:
                 if data:
+                    frames.feed(data)  # no await between feeding and writing
                     self.session.record(direction, data)
                     writer.write(data)
                     await writer.drain()
                 data = await asyncio.wait_for(reader.read(PIPE_SIZE), self.settings.idle_timeout)
                 if not data:
                     break
-        with contextlib.suppress(Exception):
-            writer.close()
+            if self.conn.expired and direction is Direction.CLIENT_TO_SERVER:
+                await self._closing_handshake(reader, frames, data)
+        if not self.conn.expired:  # expired: the handshake above ends the agent's side
+            with contextlib.suppress(Exception):
+                writer.close()
+
+    def _expire_tunnel(self, upstream: UpstreamConnection) -> None:
+        """Close both sides with 1008 (each between two frames; a side in the middle of
+        a frame is only cut) and stop relaying; the agent's Close is awaited briefly."""
+        reason = "wardgate: the token that authorised this connection expired"
+        if self._frames[Direction.SERVER_TO_CLIENT].at_boundary:
+            frame = close_frame(POLICY_VIOLATION, reason, masked=False)
+            self.session.record(Direction.SERVER_TO_CLIENT, frame)
+            with contextlib.suppress(Exception):
+                self.client.writer.write(frame)
+        if self._frames[Direction.CLIENT_TO_SERVER].at_boundary:
+            with contextlib.suppress(Exception):
+                upstream.writer.write(close_frame(POLICY_VIOLATION, reason, masked=True))
+        upstream.close()
+        self.session.event(
+            "token_expired", level="warning", command_id=self.decision.command_id, cut=True
+        )
+
+    async def _closing_handshake(
+        self, reader: asyncio.StreamReader, frames: FrameTracker, data: bytes
+    ) -> None:
+        """Read (and drop) what the agent sends until its Close frame, for a short while:
+        closing first with its Close unread could reset the connection before it has
+        read ours. `data` was read already, not relayed."""
+        async with asyncio.timeout(CLOSE_WAIT):
+            while True:
+                frames.feed(data)
+                if frames.saw_close:
+                    return
+                data = await reader.read(PIPE_SIZE)
+                if not data:
+                    return

@@ -100,6 +100,10 @@ class UpstreamConnection:
         with contextlib.suppress(Exception):
             self.writer.close()
 
+    def abort(self) -> None:
+        """Close now: a pending read sees the end of the stream (an UpstreamError)."""
+        self.writer.transport.abort()
+
 
 async def connect(
     settings: HttpUpstream, context: ssl.SSLContext | None, seconds: float

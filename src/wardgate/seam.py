@@ -331,7 +331,8 @@ class Session(Protocol):
 
         Set when `identity.end_sessions_at_expiry` is on and the identity's token
         expires: the plugin ends the connection at that moment with a clear error
-        (PostgreSQL FATAL 28000, MySQL ERR 1927 when idle) whatever it is doing.
+        (PostgreSQL FATAL 28000, MySQL ERR 1927 when idle, HTTP a cut response or a
+        WebSocket Close 1008) whatever it is doing.
         """
         ...
 

@@ -10,7 +10,9 @@ optionally over TLS. It speaks:
 - a plain JSON service: `GET /api/items`, `POST /api/echo` (echoes method, path,
   headers and body), `POST /api/upload` (size and sha256 of the body),
   `GET /api/gzip`, `GET /api/slow?seconds=S`, `GET /sse/bulk?bytes=N` (N bytes
-  of events), `GET /api/credential` (echoes the injected credential),
+  of events), `GET /sse/paced?events=N&interval=S` (event `i` at `i * S` seconds,
+  then `[DONE]`), `GET /api/paced?chunks=N&interval=S` (a Content-Length body
+  written one chunk every S seconds), `GET /api/credential` (echoes the injected credential),
   `GET /api/cards` (a card number sent as a JSON number);
 - a WebSocket at `/ws/echo` that answers each text message with `echo: …`.
 
@@ -277,6 +279,39 @@ async def bulk(request: Request) -> Response:
     return StreamingResponse(events(), media_type="text/event-stream")
 
 
+def _paced(request: Request, name: str) -> tuple[int, float]:
+    return int(request.query_params.get(name, "10")), float(
+        request.query_params.get("interval", "0.5")
+    )
+
+
+async def paced_sse(request: Request) -> Response:
+    count, interval = _paced(request, "events")
+
+    async def events() -> AsyncIterator[bytes]:
+        for i in range(count):
+            yield _sse({"choices": [{"index": 0, "delta": {"content": f"{i} "}}]})
+            await asyncio.sleep(interval)
+        yield _sse("[DONE]")
+
+    return StreamingResponse(events(), media_type="text/event-stream")
+
+
+async def paced_body(request: Request) -> Response:
+    count, interval = _paced(request, "chunks")
+    chunk = b"x" * 99 + b"\n"
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(count):
+            yield chunk
+            await asyncio.sleep(interval)
+
+    length = str(count * len(chunk))
+    return StreamingResponse(
+        chunks(), media_type="application/octet-stream", headers={"content-length": length}
+    )
+
+
 def app() -> Starlette:
     return Starlette(
         routes=[
@@ -290,6 +325,8 @@ def app() -> Starlette:
             Route("/api/slow", slow),
             Route("/api/credential", credential),
             Route("/sse/bulk", bulk),
+            Route("/sse/paced", paced_sse),
+            Route("/api/paced", paced_body),
             Route("/api/cards", cards),
             WebSocketRoute("/ws/echo", ws_echo),
         ]
