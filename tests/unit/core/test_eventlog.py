@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import math
 import os
 import subprocess
 import sys
@@ -80,6 +81,19 @@ def test_timestamp_text_is_the_repr_of_the_rounded_float(now: float) -> None:
     assert timestamp_text(now) == repr(round(now, 6))
 
 
+@given(
+    st.integers(min_value=2**15, max_value=2**33 - 1),
+    st.integers(min_value=0, max_value=999_999),
+    st.integers(min_value=-3, max_value=3),
+)
+def test_timestamp_text_around_half_microseconds(seconds: int, micros: int, steps: int) -> None:
+    """Ties and near-ties, where rounding the microseconds could go either way."""
+    now = seconds + (micros + 0.5) / 1e6
+    for _ in range(abs(steps)):
+        now = math.nextafter(now, math.inf if steps > 0 else -math.inf)
+    assert timestamp_text(now) == repr(round(now, 6))
+
+
 @pytest.mark.parametrize(
     "now",
     [
@@ -92,6 +106,11 @@ def test_timestamp_text_is_the_repr_of_the_rounded_float(now: float) -> None:
         1795641212.123456789,
         2.0**33 - 1e-3,
         2.0**33 + 0.1234567,
+        2.0**15 - 1e-7,
+        2.0**15,
+        32768.0000005,
+        1795641212.9999996,  # rounds up into the next second
+        1795641212.0000004,
     ],
 )
 def test_timestamp_text_at_the_edges(now: float) -> None:
