@@ -19,11 +19,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 
 from wardgate.eager import eager
 from wardgate.endpoint import Endpoint, take_over
 from wardgate.expiry import schedule_expiry
-from wardgate.seam import Command, Decision, Direction, GateError, HoldNotice, Outcome, Session
+from wardgate.seam import (
+    Action,
+    Command,
+    Decision,
+    Direction,
+    GateError,
+    HoldNotice,
+    Outcome,
+    Session,
+)
 from wardgate_postgres import sqlstate
 from wardgate_postgres.codec import (
     Bind,
@@ -81,7 +91,8 @@ _TRACKED = frozenset(
 #: Command attribute value: the server may lex with either value (classify both ways).
 EITHER = "either"
 STANDARD_STRINGS = "standard_conforming_strings"
-#: A command's attributes per setting value, shared: commands are read, never changed.
+#: A command's attributes per setting value, shared and read-only (the classifier
+#: remembers the answer for the last read-only mapping it was asked about).
 _ATTRIBUTES: dict[str, Mapping[str, str]] = {}
 
 
@@ -132,6 +143,7 @@ class Relay:
         self._server_frames = FrameSplitter(max(self._max, 1 << 30))
         self._draining = False
         self._closing = asyncio.Event()
+        self._closed = False  # `_closing.is_set()` without a Python call (per read)
         self.end_reason = ""
         self.cut = False  # ended by cancellation with a command or transaction open
         self._deciding = False  # a decision (maybe a review hold) is pending: not idle
@@ -221,17 +233,17 @@ class Relay:
 
     def _finish(self, reason: str) -> None:
         self.end_reason = self.end_reason or reason
+        self._closed = True
         self._closing.set()
 
     def _send_client(self, data: bytes) -> None:
-        if self._client.writable:
-            self._client.write(data)
+        if self._client.write(data):
             self._session.record(Direction.SERVER_TO_CLIENT, data)
 
     # -- client → server -------------------------------------------------------------
 
     def _client_data(self, data: bytes) -> None:
-        if self._closing.is_set():
+        if self._closed:
             return
         if self._client_busy is not None:  # e.g. held for review: keep what it pipelines
             self._client_backlog += data
@@ -272,7 +284,7 @@ class Relay:
         decision = self._session.decide_now(self._command("query", sql))
         if decision is None:
             return False
-        if decision.allowed:
+        if decision.action is Action.ALLOW:  # (`allowed` is a property: a call)
             self._expect_result(QUERY, decision)
         else:
             data = self._refuse_simple(decision.command_id, _refusal_text(decision), decision)
@@ -375,7 +387,7 @@ class Relay:
         settings = EITHER if self.tracker.unsettled else self._standard_strings
         attributes = _ATTRIBUTES.get(settings)
         if attributes is None:
-            attributes = {STANDARD_STRINGS: settings}
+            attributes = MappingProxyType({STANDARD_STRINGS: settings})
             if len(_ATTRIBUTES) < 16:  # the server reports on, off (or garbage, bounded)
                 _ATTRIBUTES[settings] = attributes
         return Command(operation, sql, DIALECT, self._database, attributes)
@@ -484,7 +496,7 @@ class Relay:
     # -- server → client -------------------------------------------------------------
 
     def _server_data(self, data: bytes) -> None:
-        if self._closing.is_set():
+        if self._closed:
             return
         if self._server_busy is not None:  # a report is still being written: keep order
             self._server_backlog += data

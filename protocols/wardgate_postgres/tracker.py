@@ -97,12 +97,19 @@ class ResponseTracker:
     @property
     def unsettled(self) -> bool:
         """Whether a command in flight may still change how the server parses text."""
-        return any(entry.may_reconfigure for entry in self._pending)
+        # A loop, not `any` over a generator (asked about on every command).
+        for entry in self._pending:  # noqa: SIM110
+            if entry.may_reconfigure:
+                return True
+        return False
 
     @property
     def budgeted(self) -> bool:
         """Whether a command in flight has a row limit (its rows must be counted one by one)."""
-        return any(entry.budget is not None for entry in self._pending)
+        for entry in self._pending:  # noqa: SIM110 (as above)
+            if entry.budget is not None:
+                return True
+        return False
 
     def on_rows(self, count: int, size: int) -> None:
         """Count `count` DataRows of `size` bytes in all; only when nothing is `budgeted`."""

@@ -91,10 +91,13 @@ class Endpoint(asyncio.Protocol):
         transport = self.transport
         return transport is not None and not self.lost and not transport.is_closing()
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes) -> bool:
+        """Write if `writable`; returns whether it did."""
         transport = self.transport
         if transport is not None and not self.lost and not transport.is_closing():
             transport.write(data)
+            return True
+        return False
 
     # -- asyncio.Protocol ---------------------------------------------------------------
 

@@ -180,6 +180,9 @@ class SessionEvidence:
     def __init__(self, evidence: Evidence, facts: SessionFacts) -> None:
         self._evidence = evidence
         self._audit = evidence.audit
+        #: Whether commands are audited at all: without an audit log `refusal`,
+        #: `decided` and `reported` do nothing, and a caller may skip them (per command).
+        self.audited = self._audit is not None
         self.facts = facts
         self._pending: OrderedDict[str, _Pending] = OrderedDict()
         self._recording: SessionRecording | None = None
@@ -343,6 +346,11 @@ class SessionEvidence:
             self._audit.note_fail_open()
         if self._latency is not None:
             self._latency.observe(time.perf_counter() - began)
+
+    @property
+    def recording(self) -> bool:
+        """Whether frames are being recorded: only `opened` starts a recording."""
+        return self._recording is not None
 
     def frame(self, direction: Direction, data: bytes) -> None:
         if self._recording is not None:

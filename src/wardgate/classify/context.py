@@ -15,8 +15,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal, NamedTuple, Protocol, runtime_checkable
 
 from wardgate.classify.model import StatementClassification
 
@@ -27,8 +26,7 @@ Volatility = Literal["immutable", "stable", "volatile"]
 READ_ONLY_VOLATILITIES: frozenset[str] = frozenset({"immutable", "stable"})
 
 
-@dataclass(frozen=True, slots=True)
-class ParseSettings:
+class ParseSettings(NamedTuple):
     """Server settings that decide where literals, identifiers and comments end.
 
     - ``standard_conforming_strings`` (PostgreSQL, default on): off makes backslash an
@@ -37,6 +35,10 @@ class ParseSettings:
       an ordinary character inside strings.
     - ``ansi_quotes`` (MySQL ``sql_mode`` ANSI_QUOTES, also implied by ANSI): ``"…"``
       quotes an identifier instead of a string.
+
+    A named tuple rather than a dataclass: it is part of every classification memo
+    key, and a tuple hashes and compares in C (a dataclass's `__hash__`/`__eq__` are
+    Python functions, called on every lookup).
     """
 
     standard_conforming_strings: bool = True

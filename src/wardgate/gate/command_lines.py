@@ -33,7 +33,7 @@ def decision_tail(decision: Decision, tables: Sequence[str], policy_version: str
         decision.kind,
         decision.flags,
         tuple(tables),
-        decision.action,
+        decision.action._value_,  # (an Enum hashes through a Python-level __hash__)
         decision.reason,
         decision.rule,
         policy_version,
@@ -105,10 +105,11 @@ class CommandLines:
         return place
 
     def done(self, level: str, outcome: Outcome, masked: dict[str, int]) -> None:
+        rows, size = outcome.rows, outcome.bytes_out
         encoded = (
             f'"command_id": {quote(outcome.command_id)}, '
-            f'"rows": {_number(outcome.rows)}, '
-            f'"bytes": {_number(outcome.bytes_out)}, '
+            f'"rows": {rows if type(rows) is int else _number(rows)}, '
+            f'"bytes": {size if type(size) is int else _number(size)}, '
             f'"status": {quote(outcome.status)}, '
             f'"error": {quote(outcome.error)}'
         )

@@ -91,6 +91,10 @@ class GatewaySession:
         # The audit record holds every command durably; the operator's log then keeps
         # routine lines (allowed, finished without error) at debug (docs/operations.md).
         self._routine_level = "debug" if services.evidence.audit is not None else "info"
+        # Which of a command's two levels are written (a log's level is fixed for its life).
+        self._logged = {
+            level: services.log.enabled(level) for level in (self._routine_level, "info")
+        }
         # The same fields open every line of this session: encoded once (EventLog.bind).
         self._log = services.log.bind(
             resource=services.resource,
@@ -102,6 +106,8 @@ class GatewaySession:
         self._lines = CommandLines(self._log, services.max_statement_chars)
         facts = SessionFacts(session_id, services.resource, services.protocol, identity, client)
         self._evidence = services.evidence.session(facts, database, credential.username)
+        self._audited = self._evidence.audited  # else its per-command calls do nothing
+        self._recorded = False  # set once opened (no recording starts later)
         masking = services.masking
         self._masking = masking.session(credential, database) if masking is not None else None
 
@@ -127,6 +133,7 @@ class GatewaySession:
         services.metrics.sessions_active.labels(*services.labels).inc()
         self.event("session_start", database=self.database, upstream_user=self._credential.username)
         self._evidence.opened(services.policy.version)
+        self._recorded = self._evidence.recording
 
     async def decide(self, command: Command, on_hold: HoldCallback | None = None) -> Decision:
         self._sequence += 1
@@ -164,7 +171,8 @@ class GatewaySession:
         started = time.perf_counter()
         classification: Classification | None = None
         try:
-            decision = self._evidence.refusal()  # the audit journal fails closed
+            # the audit journal fails closed
+            decision = self._evidence.refusal() if self._audited else None
             if decision is None:
                 found = evaluate_now(
                     self._services.policy,
@@ -179,7 +187,8 @@ class GatewaySession:
                 decision, classification = found
         except Exception as exc:  # fail closed: a broken policy denies and says so
             decision = Decision(Action.DENY, rule="error", reason=f"policy error: {exc}")
-        if decision.action is Action.REVIEW or (decision.allowed and self._masking is not None):
+        action = decision.action  # (`allowed` is a property: a call each time)
+        if action is Action.REVIEW or (action is Action.ALLOW and self._masking is not None):
             return None  # a hold or the masking check may wait: `decide` does it
         self._sequence += 1
         decision = numbered(decision, f"{self._id}-{self._sequence}")
@@ -199,10 +208,12 @@ class GatewaySession:
         self._count(decision)
         tables = [t.name for t in classification.tables] if classification else []
         self._log_decision(command, decision, tables)
-        self._evidence.decided(command, decision, self._services.policy.version, tables, elapsed)
+        if self._audited:
+            version = self._services.policy.version
+            self._evidence.decided(command, decision, version, tables, elapsed)
 
     def _count(self, decision: Decision) -> None:
-        key = (decision.kind, decision.action.value)
+        key = (decision.kind, decision.action._value_)  # (`.value` is a Python property)
         counter = self._command_counters.get(key)
         if counter is None:
             services = self._services
@@ -241,8 +252,8 @@ class GatewaySession:
 
     def _log_decision(self, command: Command, decision: Decision, tables: list[str]) -> None:
         """The `command` line (log-only: no evidence event, see `event`)."""
-        level = self._routine_level if decision.allowed else "info"
-        if self._services.log.enabled(level):
+        level = self._routine_level if decision.action is Action.ALLOW else "info"
+        if self._logged[level]:
             database = command.database or self.database
             version = self._services.policy.version
             self._lines.decided(level, command, database, decision, tables, version)
@@ -253,7 +264,8 @@ class GatewaySession:
         return self._masking.plan(command_id, columns)
 
     def record(self, direction: Direction, frame: bytes) -> None:
-        self._evidence.frame(direction, frame)
+        if self._recorded:
+            self._evidence.frame(direction, frame)
         if direction is Direction.CLIENT_TO_SERVER:
             self._bytes_in.inc(len(frame))
         else:
@@ -267,10 +279,11 @@ class GatewaySession:
         synchronous, sinks are fed by their pumps), so it always reports."""
         if self._masking is not None:
             outcome = self._masking.scrub(outcome)  # an error may echo masked values
-        self._evidence.reported(outcome)  # durable first; raises AuditUnavailable (fail closed)
+        if self._audited:  # durable first; raises AuditUnavailable (fail closed)
+            self._evidence.reported(outcome)
         masked = self._masking.finish(outcome) if self._masking is not None else {}
         level = self._routine_level if not outcome.error else "info"
-        if self._services.log.enabled(level):
+        if self._logged[level]:
             self._lines.done(level, outcome, masked)  # "command_done" is log-only too
         return True
 

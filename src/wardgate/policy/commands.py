@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from itertools import product
+from types import MappingProxyType
 
 from wardgate.classify.classifier import Classifier
 from wardgate.classify.context import FunctionCatalog, ParseSettings
@@ -67,10 +68,19 @@ def _candidates(value: str | None, default: bool) -> tuple[bool, ...]:
 #: `settings_variants` per reported values (a handful in practice; cleared when full).
 _VARIANTS_ENTRIES = 256
 _variants: dict[tuple[str | None, ...], tuple[ParseSettings, ...]] = {}
+#: The last read-only mapping asked about and its answer: a plugin that shares one
+#: `MappingProxyType` of attributes per setting value (PostgreSQL) asks about the same
+#: object command after command. Only a proxy is remembered: a plain dict could be
+#: changed under the same identity.
+_last: tuple[Mapping[str, str], tuple[ParseSettings, ...]] | None = None
 
 
 def settings_variants(attributes: Mapping[str, str]) -> tuple[ParseSettings, ...]:
     """Every lexing setting the server may apply to this command (usually one)."""
+    global _last
+    last = _last
+    if last is not None and last[0] is attributes:  # a plugin's shared mapping, again
+        return last[1]
     values = tuple([attributes.get(name) for name, _ in _SETTINGS])
     known = _variants.get(values)
     if known is None:
@@ -78,6 +88,8 @@ def settings_variants(attributes: Mapping[str, str]) -> tuple[ParseSettings, ...
         if len(_variants) >= _VARIANTS_ENTRIES:
             _variants.clear()
         _variants[values] = known
+    if type(attributes) is MappingProxyType:
+        _last = (attributes, known)  # held here, so no other object takes its identity
     return known
 
 
