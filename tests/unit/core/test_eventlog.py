@@ -109,7 +109,6 @@ def test_timestamp_text_around_half_microseconds(seconds: int, micros: int, step
         2.0**15 - 1e-7,
         2.0**15,
         32768.0000005,
-        1795641212.0000004,
     ],
 )
 def test_timestamp_text_at_the_edges(now: float) -> None:
