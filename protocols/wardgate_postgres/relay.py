@@ -56,6 +56,7 @@ from wardgate_postgres.codec import (
     decode_backend,
     decode_frontend,
     frontend_name,
+    plain_tag,
     ready_status,
 )
 from wardgate_postgres.frames import error, fatal, notice
@@ -607,6 +608,11 @@ class Relay:
                 if kind == _READY and end - start == 6 and buf[start + 5] in _STATUSES:
                     outcomes += tracker.on_ready(chr(buf[start + 5]))  # ready_status, inline
                     continue
+                if kind == _COMMAND_COMPLETE:  # as `_track` does, without a Frame
+                    tag = plain_tag(buf[start + 5 : end])
+                    if tag is not None:
+                        outcomes += tracker.on_complete(tag)
+                        continue
                 frame = Frame.from_raw(buf[start:end])
                 sent = self._track(frame, outcomes)
                 if sent is not frame.raw:

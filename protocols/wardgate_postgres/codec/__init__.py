@@ -50,6 +50,7 @@ from .backend import (
     backend_name,
     complete_tag,
     decode_backend,
+    plain_tag,
     ready_status,
 )
 from .copy import CopyData, CopyDone
@@ -180,5 +181,6 @@ __all__ = [
     "encode_datarow",
     "encode_startup",
     "frontend_name",
+    "plain_tag",
     "ready_status",
 ]

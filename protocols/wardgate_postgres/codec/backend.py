@@ -366,15 +366,23 @@ def decode_backend(frame: Frame) -> BackendMessage:
     return message
 
 
+def plain_tag(body: bytes) -> str | None:
+    """A CommandComplete body's tag when it is the common case — ASCII, its one NUL at
+    the end — else None (`complete_tag` then takes the strict decoder)."""
+    if body[-1:] == b"\0" and body.find(b"\0") == len(body) - 1 and body.isascii():
+        return body[:-1].decode("ascii")
+    return None
+
+
 def complete_tag(frame: Frame) -> str:
     """A CommandComplete's tag, read straight from the frame (relayed per command).
 
-    An ASCII tag with its one NUL at the end is the common case; anything else takes
-    the strict decoder, which raises `ProtocolViolation` exactly as before.
+    Anything but `plain_tag`'s common case takes the strict decoder, which raises
+    `ProtocolViolation` exactly as before.
     """
-    body = frame.raw[5:]
-    if body[-1:] == b"\0" and body.find(b"\0") == len(body) - 1 and body.isascii():
-        return body[:-1].decode("ascii")
+    tag = plain_tag(frame.raw[5:])
+    if tag is not None:
+        return tag
     message = decode_backend(frame)
     assert isinstance(message, CommandComplete)
     return message.tag

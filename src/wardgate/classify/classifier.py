@@ -132,7 +132,8 @@ class Classifier:
         Equal keys mean equal tokens (fastkey.py), hence equal fingerprints and equal
         classifications: the same argument as `_by_shape`, one step earlier.
         """
-        self._check_generation()
+        if self._shapes_generation != self.cache.generation:  # (inline: per command)
+            self._check_generation()
         known = self._fast.get(key)
         if known is not None:
             self.cache.count_hits(len(known.statements))

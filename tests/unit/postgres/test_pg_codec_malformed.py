@@ -161,3 +161,16 @@ def test_complete_tag_and_ready_status_match_the_strict_decoder(body: bytes) -> 
                 read(frame)
         else:
             assert read(frame) == expected
+
+
+@pytest.mark.parametrize("body", _FAST_READ_BODIES)
+def test_plain_tag_is_the_strict_tag_or_none(body: bytes) -> None:
+    """The relay's scan reads tags with `plain_tag`; whatever it cannot vouch for goes
+    to the strict decoder, so it may answer None but never a different tag."""
+    from wardgate_postgres.codec import plain_tag
+
+    tag = plain_tag(body)
+    if tag is not None:
+        assert tag == decode_backend(Frame(ord("C"), body)).tag
+    if body in (b"SELECT\x001\x00", b"\xff\x00", b""):
+        assert tag is None
