@@ -1,5 +1,7 @@
 # wardgate developer entry points. `make check` is the whole suite CI runs.
-PYTHON ?= python3
+# The distribution's python3 when it is 3.11+ (an optimised build), else python3: see
+# scripts/pick-python. `make install PYTHON=/path/to/python3.x` picks another.
+PYTHON ?= $(shell scripts/pick-python)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed

@@ -58,6 +58,14 @@ def wardgate_python() -> str:
     )
 
 
+def interpreter_description(python: str) -> str:
+    """`python`'s path, version and build date: an interpreter built without PGO/LTO
+    (a default pyenv build) runs the gateway measurably slower (docs/performance.md)."""
+    code = "import platform, sys; print(sys.version.split()[0], platform.python_build()[1])"
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True, check=False)
+    return f"{python} (CPython {out.stdout.strip() or 'unknown'})"
+
+
 @dataclass
 class WardgateServer:
     """A running ``wardgate serve``; `address(name)` gives a resource's host and port."""

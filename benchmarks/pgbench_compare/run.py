@@ -34,6 +34,7 @@ from benchmarks.common.stats import interleaved
 from benchmarks.common.wardgate import (
     REPO,
     WardgateServer,
+    interpreter_description,
     new_token,
     start_wardgate,
     wait_for_json,
@@ -200,6 +201,8 @@ class Benchmark:
             elif target == "pgbouncer":
                 endpoints[target] = self.start_pgbouncer(versions)
             elif target == "wardgate":
+                versions["wardgate_python"] = interpreter_description(wardgate_python())
+                print(f"wardgate interpreter: {versions['wardgate_python']}")
                 endpoints[target] = self.start_gateway()
             else:
                 endpoints[target] = self.start_floor(target)
