@@ -94,20 +94,15 @@ def test_a_mysql_session_ends_when_its_token_expires(
 
     start = len(expiring_gateway.events())
     token, expires = short_token(issuer, "my-expiring")
-    c_client = MySQLdb.connect(
-        host="127.0.0.1",
-        port=expiring_gateway.port("my"),
-        user="agent",
-        password=token,
-        database="mysql",
-    )
-    py_client = pymysql.connect(
-        host="127.0.0.1",
-        port=expiring_gateway.port("my"),
-        user="agent",
-        password=token,
-        database="mysql",
-    )
+    login = {
+        "host": "127.0.0.1",
+        "port": expiring_gateway.port("my"),
+        "user": "agent",
+        "password": token,
+        "database": "mysql",
+    }
+    c_client = MySQLdb.connect(**login)
+    py_client = pymysql.connect(**login)
     try:
         for conn in (c_client, py_client):
             cursor = conn.cursor()

@@ -18,6 +18,15 @@ from support.gateway import Gateway, pg_resource
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
+def _gateway(gateway_factory: Any, machine_pg: Any, logging: dict[str, Any]) -> Gateway:
+    """Audit off, so routine lines are logged at info: the log is the record."""
+    gateway: Gateway = gateway_factory(
+        [pg_resource("pg", port=machine_pg.port, user=machine_pg.user)],
+        extra_config={"audit": {"enabled": False}, "logging": logging},
+    )
+    return gateway
+
+
 def _statements(gateway: Gateway, marker: str) -> list[str]:
     return [e["statement"] for e in gateway.events("command") if marker in e["statement"]]
 
@@ -25,13 +34,7 @@ def _statements(gateway: Gateway, marker: str) -> list[str]:
 def test_lines_wait_for_the_interval_then_arrive_together(
     machine_pg: Any, gateway_factory: Any
 ) -> None:
-    gateway: Gateway = gateway_factory(
-        [pg_resource("pg", port=machine_pg.port, user=machine_pg.user)],
-        extra_config={
-            "audit": {"enabled": False},  # routine lines at info: the log is the record
-            "logging": {"level": "info", "flush_interval": "2s"},
-        },
-    )
+    gateway = _gateway(gateway_factory, machine_pg, {"level": "info", "flush_interval": "2s"})
     with psycopg.connect(gateway.dsn("pg"), autocommit=True) as conn:
         started = time.monotonic()
         for n in range(3):
@@ -52,13 +55,7 @@ def test_lines_wait_for_the_interval_then_arrive_together(
 def test_by_default_a_line_follows_its_command_within_moments(
     machine_pg: Any, gateway_factory: Any
 ) -> None:
-    gateway: Gateway = gateway_factory(
-        [pg_resource("pg", port=machine_pg.port, user=machine_pg.user)],
-        extra_config={
-            "audit": {"enabled": False},
-            "logging": {"level": "info"},  # flush_interval: the default, 10 ms
-        },
-    )
+    gateway = _gateway(gateway_factory, machine_pg, {"level": "info"})  # flush: 10 ms
     with psycopg.connect(gateway.dsn("pg"), autocommit=True) as conn:
         conn.execute("SELECT 'wg_default_interval'").fetchone()
         finished = time.monotonic()
