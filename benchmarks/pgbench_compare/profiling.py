@@ -46,6 +46,7 @@ class Profiler:
         self._out = out_dir
         self._stem = stem
         self._raw_parts: list[Path] = []
+        self._failures: list[str] = []  # rounds py-spy recorded nothing for, and why
         self._pyspy = find_pyspy() if kind == "py-spy" else ""
 
     @property
@@ -67,15 +68,22 @@ class Profiler:
         part = self._out / f"{self._stem}.pyspy.part{len(self._raw_parts)}"
         argv = [self._pyspy, "record", "--pid", str(pid), "--duration", str(seconds)]
         argv += ["--rate", "250", "--nonblocking", "--format", "raw", "-o", str(part)]
-        proc = procs.start(argv)
+        errors = part.with_suffix(".err")
+        with errors.open("w") as stderr:
+            proc = procs.start(argv, stderr=stderr)
         try:
             yield
         finally:
             with contextlib.suppress(Exception):
                 proc.wait(timeout=seconds + 30)
             procs.stop(proc)
-            if part.exists():
+            if part.exists() and part.stat().st_size:
                 self._raw_parts.append(part)
+            else:  # say why instead of reporting "0 samples" as if it were a profile
+                said = errors.read_text(errors="replace") if errors.exists() else ""
+                said = said.split("Stack backtrace:")[0].strip()  # its Rust backtrace: noise
+                self._failures.append(f"py-spy exited {proc.returncode}: {said or 'no output'}")
+            errors.unlink(missing_ok=True)
 
     def report(self) -> list[str]:
         """After the gateway has exited: write the summary file, return its lines."""
@@ -96,6 +104,7 @@ class Profiler:
             part.unlink(missing_ok=True)
         folded = pyspy.fold(raw)
         lines = [f"py-spy: {folded.total} samples over the wardgate rounds (raw stacks: {raw})"]
+        lines += [f"  a round without samples: {failure}" for failure in self._failures]
         lines += ["", "inclusive (on the stack):", *folded.table("inclusive", 40)]
         lines += ["", "self (leaf):", *folded.table("leaf", 30)]
         return lines

@@ -81,3 +81,26 @@ def test_the_hot_path_breakdown_still_times_every_piece() -> None:
     assert any(line.startswith("simple mode, read handlers, a new aid each time") for line in lines)
     assert len(lines) > 10
     assert "skipped" not in result.stdout, result.stdout
+
+
+def test_a_profiler_round_that_records_nothing_says_why(tmp_path: Path) -> None:
+    """`--profile py-spy` once reported "0 samples" and nothing else when py-spy failed;
+    the summary now carries py-spy's own error (here: attaching to no process)."""
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.common.processes import Processes
+    from benchmarks.pgbench_compare.profiling import Profiler
+
+    fake = tmp_path / "py-spy"  # py-spy is a [bench] extra; its failure is what is tested
+    fake.write_text("#!/bin/sh\necho 'Error: Failed to find process 4242' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    profiler = Profiler("none", tmp_path, "run")
+    profiler.kind, profiler._pyspy = "py-spy", str(fake)
+    procs = Processes()
+    try:
+        with profiler.round(procs, 4242, 1):
+            pass
+    finally:
+        procs.stop_all()
+    lines = profiler.report()
+    assert lines[0].startswith("py-spy: 0 samples")
+    assert "  a round without samples: py-spy exited 1: Error: Failed to find process 4242" in lines
